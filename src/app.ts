@@ -1,0 +1,133 @@
+import type { Server } from 'node:http';
+import type { PgBoss } from 'pg-boss';
+import { type Config, SYSTEM_NAMES, type SystemName } from './config.js';
+import { createDatabase, type DatabaseHandle, databaseReachable } from './db/database.js';
+import { connectEmbeddedPostgres } from './db/embedded.js';
+import { migrateToLatest } from './db/migrate.js';
+import { sendJson } from './http/body.js';
+import { Router } from './http/router.js';
+import { closeServer, createHttpServer, listen } from './http/server.js';
+import type { Logger } from './log.js';
+import { startQueue } from './orchestrator/queue.js';
+import { createSlackEdge, type SlackEdge } from './slack/app.js';
+import { createNotifier, type Notifier } from './slack/notifier.js';
+
+export interface Gatehouse {
+  url: string;
+  port: number;
+  database: DatabaseHandle;
+  boss: PgBoss;
+  slack: SlackEdge;
+  notifier: Notifier;
+  router: Router;
+  systems: { live: SystemName[]; sandboxed: SystemName[] };
+  /** Graceful: stop taking requests, let running jobs finish (or release them), close pools. */
+  stop(): Promise<void>;
+}
+
+/** Connection string for this process: DATABASE_URL, or the embedded server under GATEHOUSE_DATA_DIR. */
+export async function resolveDatabase(
+  config: Config,
+  log: Logger,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => {} };
+  return connectEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log });
+}
+
+/**
+ * The composition root of `gatehouse serve`: database (migrated), queue, Slack edge, HTTP routes.
+ * Each later capability (intake, SCIM, orchestrator workers, schedules) plugs in here.
+ */
+export async function startGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((error) => log.error({ err: error }, 'shutdown step failed'));
+  };
+  try {
+    const postgres = await resolveDatabase(config, log);
+    cleanups.push(() => postgres.stop());
+
+    const database = createDatabase(postgres.url);
+    cleanups.push(() => database.destroy());
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) log.info({ applied }, `applied ${applied.length} migration(s)`);
+
+    const boss = await startQueue(postgres.url, log);
+    // pg-boss stop: graceful waits for active jobs up to the timeout, then releases them for retry.
+    cleanups.push(() => boss.stop({ graceful: true, timeout: 7_000 }));
+
+    const slack = createSlackEdge(config, log);
+    const notifier = createNotifier(log, slack.client);
+
+    let draining = false;
+    const router = new Router();
+    router.add(
+      { method: 'GET', path: '/healthz', handler: (_req, res) => sendJson(res, 200, { ok: true }) },
+      {
+        method: 'GET',
+        path: '/readyz',
+        handler: async (_req, res) => {
+          const databaseOk = await databaseReachable(database.pool);
+          const queueOk = databaseOk && (await boss.isInstalled().catch(() => false));
+          const ready = !draining && databaseOk && queueOk;
+          sendJson(res, ready ? 200 : 503, {
+            ready,
+            database: databaseOk ? 'ok' : 'unreachable',
+            queue: queueOk ? 'ok' : 'unreachable',
+            ...(draining ? { draining: true } : {}),
+          });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/slack/events',
+        handler: (req, res) => {
+          if (!slack.requestListener) {
+            sendJson(res, 503, {
+              error:
+                slack.mode === 'socket'
+                  ? 'Slack uses Socket Mode (SLACK_APP_TOKEN is set); events do not come over HTTP'
+                  : 'Slack is not configured: set SLACK_SIGNING_SECRET (and SLACK_BOT_TOKEN) to receive Slack requests',
+            });
+            return;
+          }
+          slack.requestListener(req, res);
+        },
+      },
+    );
+
+    const server: Server = createHttpServer(router, log);
+    const address = await listen(server, config.port, config.host);
+    cleanups.push(async () => {
+      draining = true;
+      await closeServer(server);
+    });
+    await slack.start();
+    cleanups.push(() => slack.stop());
+
+    const live = SYSTEM_NAMES.filter((s) => config.systems[s] === 'live');
+    const sandboxed = SYSTEM_NAMES.filter((s) => config.systems[s] === 'sandbox');
+    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${shownHost}:${address.port}`;
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      port: address.port,
+      database,
+      boss,
+      slack,
+      notifier,
+      router,
+      systems: { live, sandboxed },
+      stop: () => {
+        stopped ??= cleanup();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

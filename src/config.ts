@@ -1,0 +1,291 @@
+import { z } from 'zod';
+
+/**
+ * Every target system Gatehouse can provision, and the environment variables that make it live.
+ * A system whose variables are all unset runs in sandbox mode (its state kept in Postgres); one
+ * with only some of them set is a configuration error, because that is almost always a typo.
+ */
+export const SYSTEM_CREDENTIALS = {
+  okta: ['OKTA_ORG_URL', 'OKTA_TOKEN'],
+  google: ['GOOGLE_SERVICE_ACCOUNT_KEY', 'GOOGLE_ADMIN_EMAIL'],
+  aws: ['AWS_REGION', 'AWS_SSO_INSTANCE_ARN', 'AWS_IDENTITY_STORE_ID'],
+  github: ['GITHUB_TOKEN'],
+  gitlab: ['GITLAB_TOKEN'],
+  slack: ['SLACK_BOT_TOKEN'],
+  salesforce: ['SALESFORCE_INSTANCE_URL', 'SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
+  jira: ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN'],
+  scim: ['SCIM_APPS'],
+  manual: [],
+} as const satisfies Record<string, readonly string[]>;
+
+export type SystemName = keyof typeof SYSTEM_CREDENTIALS;
+export const SYSTEM_NAMES = Object.keys(SYSTEM_CREDENTIALS) as SystemName[];
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const url = (what: string) =>
+  z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional()
+    .refine((v) => v === undefined || URL.canParse(v), { message: `must be a URL (${what})` });
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const scimApps = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be JSON: {"figma":{"url":"https://…/scim/v2","token":"…"}}',
+      });
+      return z.NEVER;
+    }
+    const apps = z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]*$/, 'app names are lower-case letters, digits and dashes'),
+        z.object({ url: z.url(), token: z.string().min(1) }),
+      )
+      .safeParse(parsed);
+    if (!apps.success) {
+      for (const issue of apps.error.issues) {
+        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
+      }
+      return z.NEVER;
+    }
+    return apps.data;
+  });
+
+/** The environment, as Gatehouse reads it. Each field says what it is for; the README lists them all. */
+export const envSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'])
+    .default('development')
+    .describe('production makes the secrets below mandatory and refuses sandboxed adapters'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port (0 picks a free one)'),
+  HOST: z.string().default('0.0.0.0').describe('interface to listen on'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url('postgres://user:pass@host:5432/db').describe(
+    'Postgres connection string; unset starts embedded Postgres under GATEHOUSE_DATA_DIR',
+  ),
+  GATEHOUSE_DATA_DIR: z.string().default('.gatehouse').describe('where embedded Postgres keeps its data'),
+  EMBEDDED_PG_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(54329)
+    .describe('port of embedded Postgres'),
+  SLACK_BOT_TOKEN: optionalString.describe('xoxb- token; unset sends Slack messages to the log'),
+  SLACK_SIGNING_SECRET: optionalString.describe(
+    'verifies requests from Slack (Basic Information → App Credentials)',
+  ),
+  SLACK_APP_TOKEN: optionalString.describe('xapp- token; set to use Socket Mode instead of HTTP'),
+  SLACK_API_URL: url('https://slack.com/api/').describe('Slack Web API base URL (GovSlack, or a local fake)'),
+  HRIS_WEBHOOK_SECRET: optionalString.describe('HMAC secret shared with the HRIS webhook sender'),
+  SCIM_TOKEN: optionalString.describe('bearer token the SCIM client (Okta, Entra ID) must present'),
+  POLICIES_DIR: z.string().default('policies').describe('folder of policy YAML files'),
+  IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
+  DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
+  ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
+  SYSTEMS: z
+    .string()
+    .optional()
+    .describe('comma-separated systems to manage (default: all)')
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return [...SYSTEM_NAMES];
+      const names = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const name of names) {
+        if (!(SYSTEM_NAMES as string[]).includes(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown system "${name}"; known: ${SYSTEM_NAMES.join(', ')}`,
+          });
+        }
+      }
+      return names as SystemName[];
+    }),
+  OKTA_ORG_URL: url('https://acme.okta.com'),
+  OKTA_TOKEN: optionalString,
+  GOOGLE_SERVICE_ACCOUNT_KEY: optionalString.describe('service account key JSON, or a path to it'),
+  GOOGLE_ADMIN_EMAIL: optionalString.describe(
+    'admin the service account impersonates (domain-wide delegation)',
+  ),
+  GOOGLE_CUSTOMER_ID: z.string().default('my_customer'),
+  AWS_REGION: optionalString,
+  AWS_SSO_INSTANCE_ARN: optionalString,
+  AWS_IDENTITY_STORE_ID: optionalString,
+  GITHUB_TOKEN: optionalString,
+  GITHUB_API_URL: url('https://api.github.com'),
+  GITLAB_URL: url('https://gitlab.com'),
+  GITLAB_TOKEN: optionalString,
+  SALESFORCE_INSTANCE_URL: url('https://acme.my.salesforce.com'),
+  SALESFORCE_CLIENT_ID: optionalString,
+  SALESFORCE_CLIENT_SECRET: optionalString,
+  JIRA_BASE_URL: url('https://acme.atlassian.net'),
+  JIRA_EMAIL: optionalString,
+  JIRA_API_TOKEN: optionalString,
+  SCIM_APPS: scimApps.describe('JSON map of SCIM 2.0 apps: {"figma":{"url":…,"token":…}}'),
+});
+
+export type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  env: Env;
+  production: boolean;
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  slack: {
+    botToken: string | undefined;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string | undefined;
+    itChannel: string;
+    driftChannel: string;
+  };
+  hrisWebhookSecret: string | undefined;
+  scimToken: string | undefined;
+  policiesDir: string;
+  allowSandbox: boolean;
+  /** Systems Gatehouse manages, each live (credentials set) or sandboxed. */
+  systems: Record<SystemName, 'live' | 'sandbox' | 'disabled'>;
+}
+
+export class ConfigError extends Error {
+  readonly problems: { variable: string; message: string }[];
+  constructor(problems: { variable: string; message: string }[]) {
+    super(
+      `Gatehouse cannot start: the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n') +
+        '\nSet these environment variables (see README → Configuration) and start again.',
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const PRODUCTION_SECRETS = {
+  SLACK_SIGNING_SECRET: 'required when NODE_ENV=production (Slack app → Basic Information → Signing Secret)',
+  HRIS_WEBHOOK_SECRET: 'required when NODE_ENV=production (the HMAC secret your HRIS signs webhooks with)',
+  SCIM_TOKEN: 'required when NODE_ENV=production (the bearer token your IdP sends to /scim/v2)',
+} as const;
+
+/**
+ * Parses the environment once, at start-up. Every problem is collected and reported together,
+ * each naming its variable, so an operator fixes them in one pass rather than one per restart.
+ */
+export function loadConfig(
+  source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env,
+): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.message,
+      })),
+    );
+  }
+  const env = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+  const production = env.NODE_ENV === 'production';
+
+  if (production) {
+    for (const [variable, message] of Object.entries(PRODUCTION_SECRETS)) {
+      if (!env[variable as keyof typeof PRODUCTION_SECRETS]) problems.push({ variable, message });
+    }
+  }
+
+  const systems = {} as Config['systems'];
+  for (const system of SYSTEM_NAMES) {
+    const vars: readonly string[] = SYSTEM_CREDENTIALS[system];
+    if (!env.SYSTEMS.includes(system)) {
+      systems[system] = 'disabled';
+      continue;
+    }
+    const set = vars.filter((v) => env[v as keyof Env] !== undefined);
+    if (vars.length === 0) systems[system] = 'live';
+    else if (set.length === vars.length) systems[system] = 'live';
+    else if (set.length === 0) systems[system] = 'sandbox';
+    else {
+      systems[system] = 'sandbox';
+      for (const missing of vars.filter((v) => !set.includes(v))) {
+        problems.push({
+          variable: missing,
+          message: `${system} is half configured (${set.join(', ')} set): set ${missing} too, or unset ${set.join(', ')} to sandbox ${system}`,
+        });
+      }
+    }
+  }
+
+  if (production && !env.ALLOW_SANDBOX) {
+    const sandboxed = SYSTEM_NAMES.filter((s) => systems[s] === 'sandbox');
+    if (sandboxed.length > 0) {
+      problems.push({
+        variable: 'ALLOW_SANDBOX',
+        message: `NODE_ENV=production refuses sandboxed adapters (${sandboxed.join(', ')}): give them credentials, leave them out of SYSTEMS, or set ALLOW_SANDBOX=true`,
+      });
+    }
+  }
+
+  if (env.SLACK_APP_TOKEN && !env.SLACK_APP_TOKEN.startsWith('xapp-')) {
+    problems.push({
+      variable: 'SLACK_APP_TOKEN',
+      message: 'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens)',
+    });
+  }
+  if (env.SLACK_APP_TOKEN && !env.SLACK_BOT_TOKEN) {
+    problems.push({
+      variable: 'SLACK_BOT_TOKEN',
+      message:
+        'Socket Mode (SLACK_APP_TOKEN) also needs the bot token (OAuth & Permissions → Bot User OAuth Token)',
+    });
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env,
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.GATEHOUSE_DATA_DIR,
+    embeddedPgPort: env.EMBEDDED_PG_PORT,
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      itChannel: env.IT_CHANNEL,
+      driftChannel: env.DRIFT_CHANNEL ?? env.IT_CHANNEL,
+    },
+    hrisWebhookSecret: env.HRIS_WEBHOOK_SECRET,
+    scimToken: env.SCIM_TOKEN,
+    policiesDir: env.POLICIES_DIR,
+    allowSandbox: env.ALLOW_SANDBOX,
+    systems,
+  };
+}

@@ -1,0 +1,50 @@
+import { PgBoss, type Queue } from 'pg-boss';
+import type { Logger } from '../log.js';
+
+/**
+ * Every queue Gatehouse uses, with its delivery options. Created at start-up by every process
+ * (createQueue is idempotent), so a new replica never works a queue that does not exist yet.
+ * `notify` makes pg-boss NOTIFY on insert, so a worker starts a job within milliseconds rather
+ * than at its next poll.
+ */
+export const QUEUES = {
+  reconcilePerson: {
+    name: 'reconcile-person',
+    retryLimit: 8,
+    retryBackoff: true,
+    retryDelay: 2,
+    retryDelayMax: 300,
+    expireInSeconds: 900,
+    notify: true,
+    deadLetter: 'dead-letter',
+  },
+  deadLetter: { name: 'dead-letter', notify: false, retentionSeconds: 60 * 60 * 24 * 30 },
+} as const satisfies Record<string, Queue>;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];
+
+export async function startQueue(
+  connectionString: string,
+  log: Logger,
+  options: { schedule?: boolean } = {},
+): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString,
+    application_name: 'gatehouse-queue',
+    useListenNotify: true,
+    schedule: options.schedule ?? true,
+    max: 10,
+  });
+  // pg-boss reports database trouble (a Postgres restart, say) as 'error' events and keeps
+  // going; without a listener an EventEmitter 'error' would crash the process.
+  boss.on('error', (error) => log.error({ err: error }, 'queue error'));
+  boss.on('warning', (warning) => log.warn({ warning }, 'queue warning'));
+  await boss.start();
+  // Dead-letter queues must exist before a queue naming them is created.
+  const queues: Queue[] = Object.values(QUEUES);
+  const ordered = [...queues.filter((q) => !q.deadLetter), ...queues.filter((q) => q.deadLetter)];
+  for (const { name, ...queueOptions } of ordered) {
+    await boss.createQueue(name, queueOptions);
+  }
+  return boss;
+}
