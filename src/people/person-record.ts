@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * The canonical person record: the HRIS webhook's `data` object (ARCHITECTURE.md → HRIS webhook).
+ * Every intake path (webhook, BambooHR, SCIM, CSV/JSON import) produces this shape, and the policy
+ * engine evaluates it. Field names are the contract; do not rename them.
+ */
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine(
+    (v) =>
+      !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
+    {
+      message: 'is not a real calendar date',
+    },
+  );
+
+const stringError = {
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : 'must be text'),
+};
+
+const text = (max = 256) =>
+  z.string(stringError).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+/** Custom attributes: scalar values or lists of strings, keyed by simple names. */
+export const attributeValueSchema = z.union([
+  z.string().max(1024),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.array(z.string().max(1024)).max(500),
+]);
+
+export const EMPLOYMENT_TYPES = ['FTE', 'Contractor', 'Intern'] as const;
+export const PERSON_STATUSES = ['active', 'terminated'] as const;
+
+export const personRecordSchema = z.object({
+  employee_id: text(128),
+  email: z.string(stringError).trim().max(320).pipe(z.email('must be an email address')),
+  first_name: text().optional(),
+  last_name: text().optional(),
+  job_title: text().nullish(),
+  department: text().nullish(),
+  team: text().nullish(),
+  employment_type: z
+    .enum(EMPLOYMENT_TYPES, { message: `must be one of ${EMPLOYMENT_TYPES.join(', ')}` })
+    .nullish(),
+  start_date: isoDate.nullish(),
+  end_date: isoDate.nullish(),
+  manager_email: z.string(stringError).trim().max(320).pipe(z.email('must be an email address')).nullish(),
+  location: text().nullish(),
+  cost_center: text().nullish(),
+  status: z
+    .enum(PERSON_STATUSES, { message: `must be one of ${PERSON_STATUSES.join(', ')}` })
+    .default('active'),
+  attributes: z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'attribute names are letters, digits, _ . - (max 64)'),
+      attributeValueSchema,
+    )
+    .refine((a) => Object.keys(a).length <= 200, 'at most 200 custom attributes')
+    .default({}),
+});
+
+export type PersonRecord = z.output<typeof personRecordSchema>;
+export type PersonRecordInput = z.input<typeof personRecordSchema>;
+
+/** A field path and what is wrong with it, for 400 responses and CLI errors alike. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export function toFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)',
+    message: issue.message,
+  }));
+}
