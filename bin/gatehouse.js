@@ -15,4 +15,5 @@ if (!existsSync(entry)) {
   console.error('gatehouse is not built yet: run `npm run build` (npm ci does it for you).');
   process.exit(1);
 }
-await import(entry.href);
+const { main } = await import(entry.href);
+await main(process.argv.slice(2));

@@ -50,5 +50,3 @@ function report(error: unknown): number {
     console.error(`  cause: ${String((error.cause as Error).message ?? error.cause)}`);
   return EXIT.failed;
 }
-
-main(process.argv.slice(2));
