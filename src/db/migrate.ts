@@ -30,7 +30,7 @@ class FolderMigrationProvider implements MigrationProvider {
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema; migrations are untyped by design
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema; migrations are untyped by design
 export function createMigrator(db: Kysely<any>, folder = MIGRATIONS_DIR): Migrator {
   return new Migrator({ db, provider: new FolderMigrationProvider(folder) });
 }
@@ -58,13 +58,13 @@ function settle(set: MigrationResultSet, verb: string): string[] {
 }
 
 /** Applies every pending migration; returns the names applied (empty when up to date). */
-// biome-ignore lint/suspicious/noExplicitAny: see createMigrator
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see createMigrator
 export async function migrateToLatest(db: Kysely<any>, folder?: string): Promise<string[]> {
   return settle(await createMigrator(db, folder).migrateToLatest(), 'migration');
 }
 
 /** Rolls back the most recent migration; returns its name. */
-// biome-ignore lint/suspicious/noExplicitAny: see createMigrator
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see createMigrator
 export async function migrateDown(db: Kysely<any>, folder?: string): Promise<string[]> {
   return settle(await createMigrator(db, folder).migrateDown(), 'rollback');
 }

@@ -34,7 +34,7 @@ export function createNotifier(log: Logger, client: WebClient | undefined): Noti
       const result = await client.chat.postMessage({
         channel: message.channel.replace(/^#/, ''),
         text: message.text,
-        // biome-ignore lint/suspicious/noExplicitAny: Block Kit is built by our pure builders and checked by snapshot tests
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Block Kit is built by our pure builders and checked by snapshot tests
         blocks: message.blocks as any,
         thread_ts: message.thread_ts,
         unfurl_links: false,
