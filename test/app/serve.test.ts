@@ -39,7 +39,11 @@ describe('gatehouse serve (in process)', () => {
   it('applied the migrations at start and created the queues', async () => {
     const { rows } = await gatehouse.database.pool.query("select to_regclass('public.people') as t");
     expect(rows[0].t).toBe('people');
-    expect((await gatehouse.boss.getQueue('reconcile-person'))?.name).toBe('reconcile-person');
+    const queue = await gatehouse.boss.getQueue('reconcile-person');
+    expect(queue?.name).toBe('reconcile-person');
+    // NOTIFY on insert, so workers start a job at once instead of at their next poll.
+    expect(queue?.notify).toBe(true);
+    expect(queue?.deadLetter).toBe('dead-letter');
   });
 
   it('reports every system without credentials as sandboxed', () => {
