@@ -32,7 +32,9 @@ class FolderMigrationProvider implements MigrationProvider {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema; migrations are untyped by design
 export function createMigrator(db: Kysely<any>, folder = MIGRATIONS_DIR): Migrator {
-  return new Migrator({ db, provider: new FolderMigrationProvider(folder) });
+  // Unordered: migrations written on parallel branches may land with a lower number than one a
+  // database already ran; they still run (once), instead of refusing to start.
+  return new Migrator({ db, provider: new FolderMigrationProvider(folder), allowUnorderedMigrations: true });
 }
 
 export class MigrationError extends Error {

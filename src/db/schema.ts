@@ -52,10 +52,21 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface RateLimitsTable {
+  system: string;
+  capacity: number;
+  refill_per_second: number;
+  tokens: number;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  paused_until: Timestamp | null;
+  pause_reason: string | null;
+}
+
 export interface Database {
   people: PeopleTable;
   person_events: PersonEventsTable;
   audit_log: AuditLogTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type Person = Selectable<PeopleTable>;
