@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { MigrationError } from '../db/migrate.js';
+import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { migrate } from './migrate.js';
 import { serve } from './serve.js';
@@ -23,6 +24,13 @@ export function buildProgram(): Command {
     .option('--down', 'roll back the most recent migration instead')
     .action(migrate);
 
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exit 1 and name the first broken row if any row was altered or removed')
+    .option('--format <format>', 'text or json', 'text')
+    .action(auditVerify);
+
   return program;
 }
 
@@ -42,7 +50,7 @@ function report(error: unknown): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof ConfigError || error instanceof CliError || error instanceof MigrationError) {
-    console.error(error.message);
+    if (error.message) console.error(error.message);
     return error instanceof CliError ? error.exitCode : EXIT.failed;
   }
   console.error(`gatehouse: ${error instanceof Error ? error.message : String(error)}`);

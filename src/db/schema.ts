@@ -39,7 +39,7 @@ export interface PersonEventsTable {
 }
 
 export interface AuditLogTable {
-  seq: Generated<string>;
+  seq: Generated<number>;
   at: Timestamp;
   actor: string;
   action: string;
