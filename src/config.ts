@@ -289,3 +289,11 @@ export function loadConfig(
     systems,
   };
 }
+
+/**
+ * POLICIES_DIR alone, for CLI commands that only read policies (plan, policy check, why): they
+ * must work without the secrets a production `serve` needs.
+ */
+export function policiesDirFromEnv(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): string {
+  return envSchema.shape.POLICIES_DIR.parse(source.POLICIES_DIR);
+}

@@ -4,6 +4,7 @@ import { MigrationError } from '../db/migrate.js';
 import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { migrate } from './migrate.js';
+import { planCommand, policyCheckCommand, policyImpactCommand, policySchemaCommand, whyCommand } from './policy.js';
 import { serve } from './serve.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,42 @@ export function buildProgram(): Command {
     .description('apply database migrations (serve also applies them at start)')
     .option('--down', 'roll back the most recent migration instead')
     .action(migrate);
+
+  const policy = program.command('policy').description('policies as code: check them, print their schema, measure a change');
+  policy
+    .command('check')
+    .description('validate every policy file; print each error as file:line:col message; exit 1 on any error')
+    .option('--policies <dir>', 'policies folder (default: POLICIES_DIR or ./policies)')
+    .action(policyCheckCommand);
+  policy.command('schema').description('print the JSON Schema of policy files (policies/schema.json is this output)').action(policySchemaCommand);
+  policy
+    .command('impact')
+    .description('who gains and who loses what if the policies in --policies replace those in --base')
+    .requiredOption('--base <dir>', 'the policies before the change (e.g. a checkout of the main branch)')
+    .requiredOption('--people <file>', 'people file: CSV or JSON (see plan)')
+    .option('--policies <dir>', 'the changed policies (default: POLICIES_DIR or ./policies)')
+    .option('--format <format>', 'table or json', 'table')
+    .addHelpText('after', '\nExample, in a pull request:\n  git worktree add /tmp/base main && gatehouse policy impact --base /tmp/base/policies --people people.csv')
+    .action(policyImpactCommand);
+
+  program
+    .command('plan')
+    .description('the birthright grants, requestable catalog and separation-of-duties violations of each person')
+    .requiredOption('--people <file>', 'CSV (header: the HRIS webhook data fields, attributes.<key> for custom ones) or a JSON array of data objects')
+    .option('--policies <dir>', 'policies folder (default: POLICIES_DIR or ./policies)')
+    .option('--format <format>', 'table or json', 'table')
+    .option('--against <file>', 'a later snapshot of the same people: print only what to add and revoke per person (a transfer)')
+    .addHelpText('after', '\nExamples:\n  gatehouse plan --people people.csv\n  gatehouse plan --people before.csv --against after.csv --format json')
+    .action(planCommand);
+
+  program
+    .command('why')
+    .description('which policy grants ENTITLEMENT to EMAIL and which conditions matched, or why none does')
+    .argument('<email>', 'the person')
+    .argument('<entitlement>', 'an entitlement URI, e.g. github:repo:acme/platform-api#maintain')
+    .requiredOption('--people <file>', 'people file: CSV or JSON (see plan)')
+    .option('--policies <dir>', 'policies folder (default: POLICIES_DIR or ./policies)')
+    .action(whyCommand);
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit

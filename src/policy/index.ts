@@ -1,0 +1,22 @@
+/** The policy engine's public face: load a folder once, then evaluate people against it. */
+export type { Explanation, PolicyPerson } from './condition.js';
+export { parseEntitlement } from './entitlement.js';
+export {
+  buildPolicySet,
+  diffPlans,
+  evaluate,
+  findConflicts,
+  isActive,
+  matchingPolicies,
+  type PersonPlan,
+  type PlanDelta,
+  type PlannedGrant,
+  type PolicySet,
+  type RequestableEntry,
+  type Violation,
+  type WhyAnswer,
+  why,
+} from './evaluate.js';
+export { formatPolicyError, type LoadedPolicies, loadPolicies, type PolicyError } from './loader.js';
+export { policyJsonSchema } from './schema.js';
+export type { ApprovalStep, CompiledPolicy, CompiledRequestable, DriftMode } from './types.js';
