@@ -1,3 +1,4 @@
+import { compareText } from './compare.js';
 import { type Explanation, type PolicyPerson, readAttribute } from './condition.js';
 import { parseEntitlement, rankOf } from './entitlement.js';
 import type { LoadedPolicies } from './loader.js';
@@ -55,12 +56,12 @@ export interface PolicySet {
  * reach a handful.
  */
 export function buildPolicySet(loaded: Pick<LoadedPolicies, 'policies' | 'conflicts'>): PolicySet {
-  const policies = [...loaded.policies].sort((a, b) => a.name.localeCompare(b.name));
+  const policies = [...loaded.policies].sort((a, b) => compareText(a.name, b.name));
   const index = new Map<string, Map<string, number[]>>();
   const unindexed: number[] = [];
   policies.forEach((policy, i) => {
     // The most selective required test: the one with the fewest allowed values.
-    const anchor = [...policy.when.required.entries()].sort((a, b) => a[1].size - b[1].size || a[0].localeCompare(b[0]))[0];
+    const anchor = [...policy.when.required.entries()].sort((a, b) => a[1].size - b[1].size || compareText(a[0], b[0]))[0];
     if (!anchor) {
       unindexed.push(i);
       return;
@@ -74,7 +75,7 @@ export function buildPolicySet(loaded: Pick<LoadedPolicies, 'policies' | 'confli
       else byValue.set(value, [i]);
     }
   });
-  return { policies, conflicts: [...loaded.conflicts].sort((a, b) => a.name.localeCompare(b.name)), index, unindexed };
+  return { policies, conflicts: [...loaded.conflicts].sort((a, b) => compareText(a.name, b.name)), index, unindexed };
 }
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -110,24 +111,45 @@ export function matchingPolicies(set: PolicySet, person: PolicyPerson): Compiled
     .filter((policy) => policy.when.test(person));
 }
 
+const rankCache = new Map<string, { key: string; rank: number } | null>();
+
+/** Rank of a ranked entitlement (memoised: the set of distinct entitlements is small). */
+function rankInfo(uri: string): { key: string; rank: number } | null {
+  let info = rankCache.get(uri);
+  if (info === undefined) {
+    const parsed = parseEntitlement(uri);
+    info = (parsed.ok ? rankOf(parsed.value) : undefined) ?? null;
+    if (rankCache.size > 100_000) rankCache.clear();
+    rankCache.set(uri, info);
+  }
+  return info;
+}
+
 /** Does holding `held` satisfy a rule naming `wanted` (same entitlement, or a higher ranked level)? */
 function satisfies(held: string, wanted: string): boolean {
   if (held === wanted) return true;
-  const h = parseEntitlement(held);
-  const w = parseEntitlement(wanted);
-  if (!h.ok || !w.ok) return false;
-  const hr = rankOf(h.value);
-  const wr = rankOf(w.value);
+  const hr = rankInfo(held);
+  const wr = rankInfo(wanted);
   return Boolean(hr && wr && hr.key === wr.key && hr.rank >= wr.rank);
 }
 
 /** Separation-of-duties rules that `entitlements` (held together) break. */
 export function findConflicts(set: Pick<PolicySet, 'conflicts'>, entitlements: readonly string[]): Violation[] {
+  if (set.conflicts.length === 0) return [];
+  const exact = new Set(entitlements);
+  const ranked = new Map<string, number>();
+  for (const e of entitlements) {
+    const info = rankInfo(e);
+    if (info && (ranked.get(info.key) ?? -1) < info.rank) ranked.set(info.key, info.rank);
+  }
+  const holds = (wanted: string) => {
+    if (exact.has(wanted)) return true;
+    const info = rankInfo(wanted);
+    return Boolean(info && (ranked.get(info.key) ?? -1) >= info.rank);
+  };
   const out: Violation[] = [];
   for (const rule of set.conflicts) {
-    if (rule.entitlements.every((wanted) => entitlements.some((held) => satisfies(held, wanted)))) {
-      out.push({ kind: 'sod', name: rule.name, entitlements: [...rule.entitlements].sort(), reason: rule.reason });
-    }
+    if (rule.entitlements.every(holds)) out.push({ kind: 'sod', name: rule.name, entitlements: [...rule.entitlements].sort(), reason: rule.reason });
   }
   return out;
 }
@@ -139,6 +161,7 @@ export function findConflicts(set: Pick<PolicySet, 'conflicts'>, entitlements: r
  */
 export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: Date } = {}): PersonPlan {
   const now = options.now ?? new Date();
+  const nowIso = now.toISOString();
   const active = isActive(person, now);
   const matched = matchingPolicies(set, person);
   const violations: Violation[] = [];
@@ -159,7 +182,7 @@ export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: 
           });
           continue;
         }
-        if (expiresAt <= now.toISOString()) continue;
+        if (expiresAt <= nowIso) continue;
       }
       for (const grant of policy.grants) {
         const existing = grants.get(grant.entitlement);
@@ -177,16 +200,14 @@ export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: 
     // is maintain.
     const best = new Map<string, PlannedGrant>();
     for (const grant of grants.values()) {
-      const parsed = parseEntitlement(grant.entitlement);
-      const rank = parsed.ok ? rankOf(parsed.value) : undefined;
+      const rank = rankInfo(grant.entitlement);
       if (!rank) continue;
       const current = best.get(rank.key);
       if (!current) {
         best.set(rank.key, grant);
         continue;
       }
-      const currentParsed = parseEntitlement(current.entitlement);
-      const currentRank = currentParsed.ok ? rankOf(currentParsed.value)!.rank : -1;
+      const currentRank = rankInfo(current.entitlement)!.rank;
       const [keep, drop] = rank.rank > currentRank ? [grant, current] : [current, grant];
       keep.policies.push(...drop.policies);
       keep.expires_at = keep.expires_at === null || drop.expires_at === null ? null : keep.expires_at > drop.expires_at ? keep.expires_at : drop.expires_at;
@@ -195,12 +216,16 @@ export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: 
     }
   }
 
-  const sortedGrants = [...grants.values()]
-    .map((g) => {
-      const policies = [...new Set(g.policies)].sort();
-      return { ...g, policies, policy: policies[0]! };
-    })
-    .sort((a, b) => a.entitlement.localeCompare(b.entitlement));
+  // Policies were visited in name order, so `policies` is already sorted unless a rank merge
+  // appended another grant's list: only then dedupe and re-sort.
+  // Default sort compares UTF-16 code units, like compareText, without a JS callback per comparison.
+  const sortedGrants = [...grants.keys()].sort().map((k) => grants.get(k)!);
+  for (const g of sortedGrants) {
+    if (g.policies.length > 1) {
+      g.policies = [...new Set(g.policies)].sort(compareText);
+      g.policy = g.policies[0]!;
+    }
+  }
   violations.push(...findConflicts(set, sortedGrants.map((g) => g.entitlement)));
 
   const requestable = new Map<string, RequestableEntry>();
@@ -226,8 +251,8 @@ export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: 
     employee_id: person.employee_id,
     active,
     grants: sortedGrants,
-    requestable: [...requestable.values()].sort((a, b) => a.entitlement.localeCompare(b.entitlement)),
-    violations: violations.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name)),
+    requestable: [...requestable.values()].sort((a, b) => compareText(a.entitlement, b.entitlement)),
+    violations: violations.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.name, b.name)),
   };
 }
 
@@ -302,7 +327,7 @@ export function why(set: PolicySet, person: PolicyPerson, entitlement: string, o
         const failed = failedLeaves(explanation);
         return { policy: p.name, explanation, failed, score: failed.length * 1000 - countLeaves(explanation) };
       })
-      .sort((a, b) => a.score - b.score || a.policy.localeCompare(b.policy));
+      .sort((a, b) => a.score - b.score || compareText(a.policy, b.policy));
     const { policy, explanation, failed } = ranked[0]!;
     answer.closest = { policy, explanation, failed };
   }

@@ -1,3 +1,4 @@
+import { compareText } from './compare.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
@@ -199,7 +200,14 @@ export function parsePolicyText(file: string, text: string, levels: LevelTable):
     }
     return { conflicts: [], errors: ctx.errors };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    // toJS resolves aliases: an undefined one, or an alias bomb, throws here rather than in parsing.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    ctx.at([], `YAML: ${(error as Error).message}`);
+    return { conflicts: [], errors: ctx.errors };
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     ctx.at([], 'a policy file holds one policy (a map with name, description, owner, when, …) or a top-level conflicts: list');
     return { conflicts: [], errors: ctx.errors };
@@ -266,7 +274,7 @@ export async function loadPolicies(dir: string): Promise<LoadedPolicies> {
       }
     }
   }
-  policies.sort((a, b) => a.name.localeCompare(b.name));
-  conflicts.sort((a, b) => a.name.localeCompare(b.name));
+  policies.sort((a, b) => compareText(a.name, b.name));
+  conflicts.sort((a, b) => compareText(a.name, b.name));
   return { policies, conflicts, levels, errors };
 }
