@@ -1,0 +1,161 @@
+/**
+ * The conformance suite every adapter must pass, as kysely runs one suite over every dialect.
+ * It asserts round trips through the adapter (grant → read back → grant again → revoke → read
+ * back), not that some HTTP call was made. Each adapter's test file calls it with a harness that
+ * stands up the vendor (the sandbox's Postgres, or nock fixtures of the vendor's API).
+ */
+import { describe, expect, it } from 'vitest';
+import { type AccountRef, type Adapter, AdapterError, type AdapterPerson } from './types.js';
+
+export type InjectedFault = '429' | '5xx' | 'timeout' | '401' | '403' | '404-on-revoke';
+
+export interface ConformanceHarness {
+  /** A fresh adapter over a clean vendor state. */
+  setup(): Promise<{ adapter: Adapter; teardown?: () => Promise<void> }>;
+  /**
+   * Entitlements of this system that can be granted to one account: at least 7, so that with
+   * `pageSize` ≤ 3 the read-back spans 3 or more pages.
+   */
+  entitlements: string[];
+  /** Something that looks like an entitlement of this system but is not valid. */
+  invalidEntitlement: string;
+  /** Makes the vendor answer the adapter's next call with this failure. */
+  inject(adapter: Adapter, fault: InjectedFault, options: { retryAfterMs: number }): Promise<void>;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+async function failure(promise: Promise<unknown>): Promise<AdapterError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(AdapterError);
+    return error as AdapterError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const people = {
+  ascii: { employeeId: 'emp_1001', email: 'sarah.chen@company.com', firstName: 'Sarah', lastName: 'Chen' },
+  nonAscii: { employeeId: 'emp_1002', email: 'zoe.angstrom@company.com', firstName: 'Zoë', lastName: 'Ångström-Ñúñez' },
+  singleWord: { employeeId: 'emp_1003', email: 'madonna@company.com', firstName: 'Madonna', lastName: null },
+} satisfies Record<string, AdapterPerson>;
+
+export function defineAdapterConformance(name: string, harness: ConformanceHarness): void {
+  describe(`adapter conformance: ${name}`, () => {
+    async function withAdapter(fn: (adapter: Adapter) => Promise<void>): Promise<void> {
+      const { adapter, teardown } = await harness.setup();
+      try {
+        await fn(adapter);
+      } finally {
+        await teardown?.();
+      }
+    }
+
+    const grants = async (adapter: Adapter, account: AccountRef) => (await collect(adapter.listGrants(account))).map((g) => g.entitlement).sort();
+
+    it('describes itself', () =>
+      withAdapter(async (adapter) => {
+        const d = adapter.describe();
+        expect(d.system).toBe(adapter.system);
+        expect(d.defaultRateLimit.requestsPerMinute).toBeGreaterThan(0);
+        expect(Array.isArray(d.dependsOn)).toBe(true);
+      }));
+
+    it('ensureAccount is idempotent and findAccount finds the account it made', () =>
+      withAdapter(async (adapter) => {
+        expect(await adapter.findAccount(people.ascii)).toBeNull();
+        const first = await adapter.ensureAccount(people.ascii);
+        expect(first.outcome).toBe('applied');
+        expect(first.account.status).toBe('active');
+        const second = await adapter.ensureAccount(people.ascii);
+        expect(second).toEqual({ account: first.account, outcome: 'already_present' });
+        expect((await adapter.findAccount(people.ascii))?.id).toBe(first.account.id);
+      }));
+
+    it('handles non-ASCII and single-word names', () =>
+      withAdapter(async (adapter) => {
+        for (const person of [people.nonAscii, people.singleWord]) {
+          const { account, outcome } = await adapter.ensureAccount(person);
+          expect(outcome).toBe('applied');
+          expect((await adapter.findAccount(person))?.id).toBe(account.id);
+        }
+      }));
+
+    it('grant → read back → grant again is already_present → revoke → gone → revoke again is already_absent', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        const [entitlement] = harness.entitlements;
+        expect(await adapter.grant(account, entitlement!)).toMatchObject({ outcome: 'applied' });
+        expect(await grants(adapter, account)).toContain(entitlement);
+        expect(await adapter.grant(account, entitlement!)).toMatchObject({ outcome: 'already_present' });
+        expect(await adapter.revoke(account, entitlement!)).toEqual({ outcome: 'applied' });
+        expect(await grants(adapter, account)).not.toContain(entitlement);
+        expect(await adapter.revoke(account, entitlement!)).toEqual({ outcome: 'already_absent' });
+      }));
+
+    it('reads back every grant across 3 or more pages', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        expect(harness.entitlements.length).toBeGreaterThanOrEqual(7);
+        for (const e of harness.entitlements) await adapter.grant(account, e);
+        expect(await grants(adapter, account)).toEqual([...harness.entitlements].sort());
+      }));
+
+    it('suspendAccount is idempotent', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        expect(await adapter.suspendAccount(account)).toEqual({ outcome: 'applied' });
+        expect(await adapter.suspendAccount(account)).toEqual({ outcome: 'already_absent' });
+        expect((await adapter.findAccount(people.ascii))?.status).toBe('suspended');
+      }));
+
+    it('an invalid entitlement is a permanent error, before any call to the vendor', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        const error = await failure(adapter.grant(account, harness.invalidEntitlement));
+        expect(error.kind).toBe('permanent');
+        expect(error.message).toContain(harness.invalidEntitlement);
+      }));
+
+    it('429 is retryable, with retryAfterMs from the vendor', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        await harness.inject(adapter, '429', { retryAfterMs: 7000 });
+        const error = await failure(adapter.grant(account, harness.entitlements[0]!));
+        expect(error).toMatchObject({ kind: 'retryable', rateLimited: true, retryAfterMs: 7000, system: adapter.system });
+      }));
+
+    it('5xx and timeouts are retryable', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        for (const fault of ['5xx', 'timeout'] as const) {
+          await harness.inject(adapter, fault, { retryAfterMs: 0 });
+          expect((await failure(adapter.grant(account, harness.entitlements[0]!))).kind).toBe('retryable');
+        }
+        // After the faults, the same call goes through.
+        expect((await adapter.grant(account, harness.entitlements[0]!)).outcome).toBe('applied');
+      }));
+
+    it('401 and 403 are auth errors', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        for (const fault of ['401', '403'] as const) {
+          await harness.inject(adapter, fault, { retryAfterMs: 0 });
+          expect((await failure(adapter.grant(account, harness.entitlements[0]!))).kind).toBe('auth');
+        }
+      }));
+
+    it('a 404 on revoke means already absent', () =>
+      withAdapter(async (adapter) => {
+        const { account } = await adapter.ensureAccount(people.ascii);
+        await adapter.grant(account, harness.entitlements[0]!);
+        await harness.inject(adapter, '404-on-revoke', { retryAfterMs: 0 });
+        expect(await adapter.revoke(account, harness.entitlements[0]!)).toEqual({ outcome: 'already_absent' });
+      }));
+  });
+}
