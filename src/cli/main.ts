@@ -5,6 +5,7 @@ import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { migrate } from './migrate.js';
 import { planCommand, policyCheckCommand, policyImpactCommand, policySchemaCommand, whyCommand } from './policy.js';
+import { sandboxCommand } from './sandbox.js';
 import { serve } from './serve.js';
 
 export function buildProgram(): Command {
@@ -60,6 +61,16 @@ export function buildProgram(): Command {
     .requiredOption('--people <file>', 'people file: CSV or JSON (see plan)')
     .option('--policies <dir>', 'policies folder (default: POLICIES_DIR or ./policies)')
     .action(whyCommand);
+
+  const sandbox = program.command('sandbox').description('change a sandboxed system behind Gatehouse\'s back, as an admin clicking in it would (demos, drift drills)');
+  for (const action of ['grant', 'revoke'] as const) {
+    sandbox
+      .command(action)
+      .description(`${action} ENTITLEMENT to EMAIL directly in the sandboxed system`)
+      .argument('<email>', 'the person')
+      .argument('<entitlement>', 'an entitlement URI of a sandboxed system, e.g. github:repo:acme/secrets#admin')
+      .action((email: string, entitlement: string) => sandboxCommand(action, email, entitlement));
+  }
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit

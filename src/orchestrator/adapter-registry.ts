@@ -1,0 +1,71 @@
+import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
+import type { Adapter } from '../../adapters/types.js';
+import type { Config, SystemName } from '../config.js';
+import { assertNoDependencyCycle } from '../plan/operation-graph.js';
+
+/**
+ * Systems provisioned from another: their accounts only exist once the IdP's does (AWS Identity
+ * Center and Salesforce users arrive from Okta by SCIM).
+ */
+export const DEFAULT_DEPENDENCIES: Partial<Record<SystemName, SystemName[]>> = {
+  aws: ['okta'],
+  salesforce: ['okta'],
+};
+
+/** Systems whose account is the person's login: suspended first when they leave. */
+export const IDENTITY_PROVIDERS: SystemName[] = ['okta', 'google'];
+
+export class AdapterConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdapterConfigError';
+  }
+}
+
+export interface AdapterRegistry {
+  /** The adapter of a system (`okta`, `scim:figma`), or an error naming the known systems. */
+  get(system: string): Adapter;
+  systems(): string[];
+  /** system → systems whose account must exist first. */
+  dependencies(): Record<string, string[]>;
+}
+
+/**
+ * One adapter per managed system: the sandbox where there are no credentials. Live connectors
+ * plug in here as they are built; until one exists for a system, configuring its credentials is
+ * refused at start-up rather than silently sandboxed.
+ */
+export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }): AdapterRegistry {
+  const adapters = new Map<string, Adapter>();
+  const dependencies: Record<string, string[]> = {};
+  for (const [name, mode] of Object.entries(config.systems) as [SystemName, Config['systems'][SystemName]][]) {
+    if (mode === 'disabled' || name === 'manual') continue;
+    if (mode === 'live') {
+      throw new AdapterConfigError(
+        `the live ${name} connector is not part of this build yet; unset its credentials to run ${name} in sandbox mode, or leave it out of SYSTEMS`,
+      );
+    }
+    // Sandboxed SCIM has no app list (SCIM_APPS is what makes it live): any scim:<app> is made
+    // on first use, below.
+    if (name === 'scim') continue;
+    for (const system of [name]) {
+      const dependsOn = (DEFAULT_DEPENDENCIES[name] ?? []).filter((d) => config.systems[d] !== 'disabled');
+      adapters.set(system, createSandboxAdapter({ system, sql: deps.sql, description: { dependsOn } }));
+      dependencies[system] = dependsOn;
+    }
+  }
+  assertNoDependencyCycle(dependencies);
+  return {
+    get(system) {
+      if (!adapters.has(system) && /^scim:[a-z][a-z0-9-]*$/.test(system) && config.systems.scim === 'sandbox') {
+        adapters.set(system, createSandboxAdapter({ system, sql: deps.sql }));
+        dependencies[system] = [];
+      }
+      const adapter = adapters.get(system);
+      if (!adapter) throw new AdapterConfigError(`no adapter for system "${system}"; managed systems: ${[...adapters.keys()].sort().join(', ')}`);
+      return adapter;
+    },
+    systems: () => [...adapters.keys()].sort(),
+    dependencies: () => structuredClone(dependencies),
+  };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { AdapterConfigError, createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
+import { createMigratedDatabase } from '../helpers/database.js';
+import { run } from '../helpers/process.js';
+
+describe('adapter registry', () => {
+  it('sandboxes every system without credentials, one system per SCIM app, with dependencies', async () => {
+    const { handle } = await createMigratedDatabase();
+    const registry = createAdapterRegistry(loadConfig({}), { sql: handle.pool });
+    expect(registry.systems()).toEqual(['aws', 'github', 'gitlab', 'google', 'jira', 'okta', 'salesforce', 'slack']);
+    // Any SCIM app is sandboxed on first use.
+    expect(registry.get('scim:figma').system).toBe('scim:figma');
+    expect(registry.systems()).toContain('scim:figma');
+    expect(registry.get('okta').describe().mode).toBe('sandbox');
+    expect(registry.dependencies()).toMatchObject({ aws: ['okta'], salesforce: ['okta'], okta: [] });
+    expect(() => registry.get('myspace')).toThrow(/no adapter for system "myspace"; managed systems: aws, github/);
+  });
+
+  it('drops dependencies on systems left out of SYSTEMS', async () => {
+    const { handle } = await createMigratedDatabase();
+    const registry = createAdapterRegistry(loadConfig({ SYSTEMS: 'aws,github' }), { sql: handle.pool });
+    expect(registry.dependencies()).toEqual({ aws: [], github: [] });
+  });
+
+  it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
+    const { handle } = await createMigratedDatabase();
+    expect(() => createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x' }), { sql: handle.pool })).toThrow(AdapterConfigError);
+    expect(() => createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x' }), { sql: handle.pool })).toThrow(/unset its credentials to run github in sandbox mode/);
+  });
+});
+
+describe('gatehouse sandbox grant|revoke (the command)', () => {
+  it('changes a sandboxed system as an admin would, idempotently, and refuses bad entitlements', async () => {
+    const database = await createMigratedDatabase();
+    const env = { DATABASE_URL: database.url };
+    const gatehouse = (...args: string[]) => run('node', ['bin/gatehouse.js', 'sandbox', ...args], env);
+    const granted = await gatehouse('grant', 'bob@company.com', 'github:repo:acme/secrets#admin');
+    expect(granted).toMatchObject({ code: 0, output: expect.stringContaining('grant github:repo:acme/secrets#admin for bob@company.com in sandboxed github: applied') });
+    expect((await gatehouse('grant', 'bob@company.com', 'github:repo:acme/secrets#admin')).output).toContain('already present');
+    const { rows } = await database.handle.pool.query("select entitlement from sandbox_grants where system = 'github'");
+    expect(rows).toEqual([{ entitlement: 'github:repo:acme/secrets#admin' }]);
+    expect((await gatehouse('revoke', 'bob@company.com', 'github:repo:acme/secrets#admin')).output).toContain(': applied');
+    expect((await gatehouse('revoke', 'nobody@company.com', 'github:repo:acme/secrets#admin')).output).toContain('has no github account');
+    const bad = await gatehouse('grant', 'bob@company.com', 'github:Repo Name');
+    expect(bad.code).toBe(1);
+    expect(bad.output).toContain('is not a github entitlement');
+  });
+});
