@@ -1,3 +1,4 @@
+import { createOktaAdapter } from '../../adapters/okta/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
 import type { Adapter } from '../../adapters/types.js';
 import type { Config, SystemName } from '../config.js';
@@ -40,6 +41,11 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
   const dependencies: Record<string, string[]> = {};
   for (const [name, mode] of Object.entries(config.systems) as [SystemName, Config['systems'][SystemName]][]) {
     if (mode === 'disabled' || name === 'manual') continue;
+    if (mode === 'live' && name === 'okta') {
+      adapters.set('okta', createOktaAdapter({ orgUrl: config.env.OKTA_ORG_URL!, token: config.env.OKTA_TOKEN! }));
+      dependencies.okta = [];
+      continue;
+    }
     if (mode === 'live') {
       throw new AdapterConfigError(
         `the live ${name} connector is not part of this build yet; unset its credentials to run ${name} in sandbox mode, or leave it out of SYSTEMS`,

@@ -23,6 +23,13 @@ describe('adapter registry', () => {
     expect(registry.dependencies()).toEqual({ aws: [], github: [] });
   });
 
+  it('builds the live Okta connector when its credentials are set', async () => {
+    const { handle } = await createMigratedDatabase();
+    const registry = createAdapterRegistry(loadConfig({ OKTA_ORG_URL: 'https://acme.okta.com', OKTA_TOKEN: 't' }), { sql: handle.pool });
+    expect(registry.get('okta').describe()).toMatchObject({ mode: 'live', displayName: 'Okta' });
+    expect(registry.get('github').describe().mode).toBe('sandbox');
+  });
+
   it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
     const { handle } = await createMigratedDatabase();
     expect(() => createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x' }), { sql: handle.pool })).toThrow(AdapterConfigError);
