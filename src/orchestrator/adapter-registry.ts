@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createGoogleAdapter } from '../../adapters/google/index.js';
 import { createOktaAdapter } from '../../adapters/okta/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
 import type { Adapter } from '../../adapters/types.js';
@@ -23,6 +25,16 @@ export class AdapterConfigError extends Error {
   }
 }
 
+/** GOOGLE_SERVICE_ACCOUNT_KEY is the key's JSON, or a path to the file that holds it. */
+function serviceAccountKey(value: string): string {
+  if (value.trimStart().startsWith('{')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (error) {
+    throw new AdapterConfigError(`GOOGLE_SERVICE_ACCOUNT_KEY is neither JSON nor a readable file (${(error as NodeJS.ErrnoException).code}): ${value}`);
+  }
+}
+
 export interface AdapterRegistry {
   /** The adapter of a system (`okta`, `scim:figma`), or an error naming the known systems. */
   get(system: string): Adapter;
@@ -44,6 +56,11 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     if (mode === 'live' && name === 'okta') {
       adapters.set('okta', createOktaAdapter({ orgUrl: config.env.OKTA_ORG_URL!, token: config.env.OKTA_TOKEN! }));
       dependencies.okta = [];
+      continue;
+    }
+    if (mode === 'live' && name === 'google') {
+      adapters.set('google', createGoogleAdapter({ serviceAccountKey: serviceAccountKey(config.env.GOOGLE_SERVICE_ACCOUNT_KEY!), adminEmail: config.env.GOOGLE_ADMIN_EMAIL!, customer: config.env.GOOGLE_CUSTOMER_ID }));
+      dependencies.google = [];
       continue;
     }
     if (mode === 'live') {

@@ -30,6 +30,14 @@ describe('adapter registry', () => {
     expect(registry.get('github').describe().mode).toBe('sandbox');
   });
 
+  it('builds the live Google connector, reading the key from JSON or a file, and names a bad key', async () => {
+    const { handle } = await createMigratedDatabase();
+    const key = JSON.stringify({ client_email: 'sa@x.iam.gserviceaccount.com', private_key: 'k' });
+    const registry = createAdapterRegistry(loadConfig({ GOOGLE_SERVICE_ACCOUNT_KEY: key, GOOGLE_ADMIN_EMAIL: 'admin@company.com' }), { sql: handle.pool });
+    expect(registry.get('google').describe()).toMatchObject({ mode: 'live', displayName: 'Google Workspace' });
+    expect(() => createAdapterRegistry(loadConfig({ GOOGLE_SERVICE_ACCOUNT_KEY: '/nope/key.json', GOOGLE_ADMIN_EMAIL: 'a@b.co' }), { sql: handle.pool })).toThrow(/GOOGLE_SERVICE_ACCOUNT_KEY is neither JSON nor a readable file \(ENOENT\)/);
+  });
+
   it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
     const { handle } = await createMigratedDatabase();
     expect(() => createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x' }), { sql: handle.pool })).toThrow(AdapterConfigError);
