@@ -8,6 +8,7 @@ import { sendJson } from './http/body.js';
 import { Router } from './http/router.js';
 import { closeServer, createHttpServer, listen } from './http/server.js';
 import type { Logger } from './log.js';
+import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
 import { startQueue } from './orchestrator/queue.js';
 import { createSlackEdge, type SlackEdge } from './slack/app.js';
 import { createNotifier, type Notifier } from './slack/notifier.js';
@@ -20,6 +21,7 @@ export interface Gatehouse {
   slack: SlackEdge;
   notifier: Notifier;
   router: Router;
+  adapters: AdapterRegistry;
   systems: { live: SystemName[]; sandboxed: SystemName[] };
   /** Graceful: stop taking requests, let running jobs finish (or release them), close pools. */
   stop(): Promise<void>;
@@ -52,6 +54,8 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
     cleanups.push(() => database.destroy());
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ applied }, `applied ${applied.length} migration(s)`);
+    // Refuses credentials for a connector this build lacks, and dependency cycles, before anything listens.
+    const adapters = createAdapterRegistry(config, { sql: database.pool });
 
     const boss = await startQueue(postgres.url, log);
     // pg-boss stop: graceful waits for active jobs up to the timeout, then releases them for retry.
@@ -120,6 +124,7 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
       slack,
       notifier,
       router,
+      adapters,
       systems: { live, sandboxed },
       stop: () => {
         stopped ??= cleanup();
