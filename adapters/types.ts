@@ -22,6 +22,11 @@ export interface AdapterPerson {
   title?: string | null;
   department?: string | null;
   managerEmail?: string | null;
+  /**
+   * Usernames in systems where people bring their own account (a GitHub login), keyed by system;
+   * the HRIS carries them as custom attributes (`attributes.github_login`).
+   */
+  handles?: Record<string, string>;
 }
 
 export type AccountStatus = 'active' | 'suspended' | 'pending';
@@ -137,8 +142,18 @@ export interface Adapter {
   /** Revokes one entitlement. Idempotent: a 404 or an absent grant resolves `already_absent`. */
   revoke(account: AccountRef, entitlement: string): Promise<RevokeResult>;
 
-  /** What the account holds now, read from the system: the verification read after every write. */
-  listGrants(account: AccountRef): AsyncIterable<ObservedGrant>;
+  /**
+   * What the account holds now, read from the system: the verification read after every write.
+   * Implement it where the API can list a person's access; otherwise implement checkGrant.
+   */
+  listGrants?(account: AccountRef): AsyncIterable<ObservedGrant>;
+
+  /**
+   * Whether the account holds one entitlement, read from the system (null when it does not).
+   * For systems that cannot list a person's access (GitHub has no "every repository this user
+   * can reach" call for an org): an adapter implements listGrants, checkGrant, or both.
+   */
+  checkGrant?(account: AccountRef, entitlement: string): Promise<ObservedGrant | null>;
 
   /** Who holds an entitlement (for drift scans). Implement where the API can list members. */
   listMembers?(entitlement: string): AsyncIterable<AccountRef>;

@@ -68,6 +68,7 @@ describe('configuration', () => {
       OKTA_ORG_URL: 'https://acme.okta.com',
       OKTA_TOKEN: 'x',
       GITHUB_TOKEN: 'g',
+      GITHUB_ORG: 'acme',
     });
     expect(config.systems).toMatchObject({
       okta: 'live',

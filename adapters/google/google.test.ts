@@ -45,7 +45,7 @@ describe('google specifics', () => {
     expect(await adapter.grant(account, 'google:org-unit:/Sales/Enterprise')).toEqual({ outcome: 'applied', state: 'active' });
     expect(await adapter.grant(account, 'google:org-unit:/Sales/Enterprise')).toEqual({ outcome: 'already_present', state: 'active' });
     const held: string[] = [];
-    for await (const g of adapter.listGrants(account)) held.push(g.entitlement);
+    for await (const g of adapter.listGrants!(account)) held.push(g.entitlement);
     expect(held).toEqual(['google:org-unit:/Sales/Enterprise']);
     expect(await adapter.revoke(account, 'google:org-unit:/Sales/Enterprise')).toEqual({ outcome: 'applied' });
     expect(fake!.users.get(account.id)!.orgUnitPath).toBe('/');

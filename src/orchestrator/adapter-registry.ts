@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createGitHubAdapter } from '../../adapters/github/index.js';
 import { createGoogleAdapter } from '../../adapters/google/index.js';
 import { createOktaAdapter } from '../../adapters/okta/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
@@ -61,6 +62,11 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     if (mode === 'live' && name === 'google') {
       adapters.set('google', createGoogleAdapter({ serviceAccountKey: serviceAccountKey(config.env.GOOGLE_SERVICE_ACCOUNT_KEY!), adminEmail: config.env.GOOGLE_ADMIN_EMAIL!, customer: config.env.GOOGLE_CUSTOMER_ID }));
       dependencies.google = [];
+      continue;
+    }
+    if (mode === 'live' && name === 'github') {
+      adapters.set('github', createGitHubAdapter({ token: config.env.GITHUB_TOKEN!, org: config.env.GITHUB_ORG!, baseUrl: config.env.GITHUB_API_URL }));
+      dependencies.github = [];
       continue;
     }
     if (mode === 'live') {

@@ -40,8 +40,10 @@ describe('adapter registry', () => {
 
   it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
     const { handle } = await createMigratedDatabase();
-    expect(() => createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x' }), { sql: handle.pool })).toThrow(AdapterConfigError);
-    expect(() => createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x' }), { sql: handle.pool })).toThrow(/unset its credentials to run github in sandbox mode/);
+    expect(() => createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool })).toThrow(AdapterConfigError);
+    expect(() => createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool })).toThrow(/unset its credentials to run jira in sandbox mode/);
+    const github = createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x', GITHUB_ORG: 'acme' }), { sql: handle.pool });
+    expect(github.get('github').describe()).toMatchObject({ mode: 'live', displayName: 'GitHub (acme)' });
   });
 });
 

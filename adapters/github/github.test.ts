@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineAdapterConformance } from '../conformance.js';
+import { FakeGitHub } from './fake-github.js';
+import { createGitHubAdapter } from './index.js';
+
+let fake: FakeGitHub | undefined;
+afterEach(() => fake?.stop());
+
+function setup() {
+  fake = new FakeGitHub(2).start();
+  fake.addOrg('acme');
+  for (const login of ['sarahchen', 'zoe-a', 'madonna', ...Array.from({ length: 7 }, (_, i) => `page-${i}`)]) fake.addUser(login);
+  for (let i = 0; i < 8; i++) fake.addTeam('acme', `team-${i}`);
+  fake.addRepo('acme', 'platform-api');
+  return { adapter: createGitHubAdapter({ token: 'ghp_test', org: 'acme', pace: false }) };
+}
+
+defineAdapterConformance('github', {
+  setup: async () => setup(),
+  entitlements: Array.from({ length: 8 }, (_, i) => `github:team:acme/team-${i}#member`),
+  invalidEntitlement: 'github:repo:acme/platform-api#writer',
+  inject: async (_adapter, fault, { retryAfterMs }) => {
+    const map = { '429': '429', '5xx': '500', timeout: 'timeout', '401': '401', '403': '403', '404-on-revoke': '404' } as const;
+    fake!.failNext(map[fault], retryAfterMs, fault === '404-on-revoke' ? 'DELETE' : undefined);
+  },
+});
+
+describe('github specifics', () => {
+  const person = { employeeId: 'e1', email: 'sarah.chen@company.com', handles: { github: 'sarahchen' } };
+
+  it('a repository role for someone outside the org is an invitation: applied and pending, verified once accepted', async () => {
+    const { adapter } = setup();
+    const { account } = await adapter.ensureAccount(person);
+    expect(account.status).toBe('pending');
+    expect(await adapter.grant(account, 'github:repo:acme/platform-api#maintain')).toEqual({ outcome: 'applied', state: 'pending' });
+    expect(await adapter.checkGrant!(account, 'github:repo:acme/platform-api#maintain')).toEqual({ entitlement: 'github:repo:acme/platform-api#maintain', state: 'pending' });
+    expect(await adapter.grant(account, 'github:repo:acme/platform-api#maintain')).toEqual({ outcome: 'already_present', state: 'pending' });
+    fake!.accept('sarahchen');
+    expect(await adapter.checkGrant!(account, 'github:repo:acme/platform-api#maintain')).toEqual({ entitlement: 'github:repo:acme/platform-api#maintain', state: 'active' });
+    // Verified through the permission-level endpoint.
+    expect(fake!.requests).toContain('GET /repos/acme/platform-api/collaborators/sarahchen/permission');
+  });
+
+  it('a different level is not the entitlement: checking write when they hold maintain is null', async () => {
+    const { adapter } = setup();
+    const { account } = await adapter.ensureAccount(person);
+    fake!.accept('sarahchen');
+    await adapter.grant(account, 'github:repo:acme/platform-api#maintain');
+    expect(await adapter.checkGrant!(account, 'github:repo:acme/platform-api#write')).toBeNull();
+    expect(await adapter.revoke(account, 'github:repo:acme/platform-api#write')).toEqual({ outcome: 'already_absent' });
+    expect(await adapter.revoke(account, 'github:repo:acme/platform-api#maintain')).toEqual({ outcome: 'applied' });
+  });
+
+  it('the primary rate limit (403, remaining 0) is retryable until x-ratelimit-reset', async () => {
+    const { adapter } = setup();
+    fake!.failNext('403-ratelimit', 60_000);
+    const error = await adapter.findAccount(person).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'retryable', rateLimited: true, status: 403 });
+    expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(55_000);
+  });
+
+  it('without a GitHub login on record, says where to put it', async () => {
+    const { adapter } = setup();
+    await expect(adapter.ensureAccount({ employeeId: 'e9', email: 'new@company.com' })).rejects.toMatchObject({ kind: 'permanent', message: expect.stringContaining('attributes.github_login') });
+  });
+});
+
+describe('github with the production throttling plugin', () => {
+  it('reports a secondary rate limit after one request instead of waiting and retrying', async () => {
+    fake = new FakeGitHub(2).start();
+    fake.addOrg('acme');
+    fake.addUser('sarahchen');
+    const adapter = createGitHubAdapter({ token: 'ghp_test', org: 'acme' });
+    fake.failNext('429', 30_000);
+    const error = await adapter.findAccount({ employeeId: 'e1', email: 'sarah.chen@company.com', handles: { github: 'sarahchen' } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'retryable', rateLimited: true, retryAfterMs: 30_000, requestId: 'ABCD:1234' });
+    expect(fake.requests).toEqual(['GET /users/sarahchen']);
+  });
+});
