@@ -132,6 +132,7 @@ export const envSchema = z.object({
   AWS_REGION: optionalString,
   AWS_SSO_INSTANCE_ARN: optionalString,
   AWS_IDENTITY_STORE_ID: optionalString,
+  AWS_PROVISION_USERS: bool.describe('Gatehouse creates Identity Center users itself (no SCIM from the IdP)'),
   GITHUB_TOKEN: optionalString,
   GITHUB_ORG: optionalString.describe('the organization whose membership is a person\'s GitHub account'),
   GITHUB_API_URL: url('https://api.github.com'),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createAwsAdapter } from '../../adapters/aws/index.js';
 import { createGitHubAdapter } from '../../adapters/github/index.js';
 import { createGoogleAdapter } from '../../adapters/google/index.js';
 import { createOktaAdapter } from '../../adapters/okta/index.js';
@@ -62,6 +63,13 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     if (mode === 'live' && name === 'google') {
       adapters.set('google', createGoogleAdapter({ serviceAccountKey: serviceAccountKey(config.env.GOOGLE_SERVICE_ACCOUNT_KEY!), adminEmail: config.env.GOOGLE_ADMIN_EMAIL!, customer: config.env.GOOGLE_CUSTOMER_ID }));
       dependencies.google = [];
+      continue;
+    }
+    if (mode === 'live' && name === 'aws') {
+      const provisionUsers = config.env.AWS_PROVISION_USERS;
+      const adapter = createAwsAdapter({ region: config.env.AWS_REGION!, instanceArn: config.env.AWS_SSO_INSTANCE_ARN!, identityStoreId: config.env.AWS_IDENTITY_STORE_ID!, provisionUsers });
+      adapters.set('aws', adapter);
+      dependencies.aws = adapter.describe().dependsOn.filter((d) => config.systems[d as SystemName] !== 'disabled');
       continue;
     }
     if (mode === 'live' && name === 'github') {

@@ -38,6 +38,14 @@ describe('adapter registry', () => {
     expect(() => createAdapterRegistry(loadConfig({ GOOGLE_SERVICE_ACCOUNT_KEY: '/nope/key.json', GOOGLE_ADMIN_EMAIL: 'a@b.co' }), { sql: handle.pool })).toThrow(/GOOGLE_SERVICE_ACCOUNT_KEY is neither JSON nor a readable file \(ENOENT\)/);
   });
 
+  it('builds the live AWS connector, depending on Okta unless it provisions users itself', async () => {
+    const { handle } = await createMigratedDatabase();
+    const aws = { AWS_REGION: 'us-east-1', AWS_SSO_INSTANCE_ARN: 'arn:aws:sso:::instance/ssoins-1', AWS_IDENTITY_STORE_ID: 'd-1234567890' };
+    expect(createAdapterRegistry(loadConfig(aws), { sql: handle.pool }).dependencies().aws).toEqual(['okta']);
+    const own = createAdapterRegistry(loadConfig({ ...aws, AWS_PROVISION_USERS: 'true' }), { sql: handle.pool });
+    expect(own.get('aws').describe()).toMatchObject({ mode: 'live', dependsOn: [] });
+  });
+
   it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
     const { handle } = await createMigratedDatabase();
     expect(() => createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool })).toThrow(AdapterConfigError);
