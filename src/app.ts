@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { sendJson } from './http/body.js';
 import { Router } from './http/router.js';
 import { closeServer, createHttpServer, listen } from './http/server.js';
+import { createHrisRoutes } from './intake/hris-routes.js';
 import type { Logger } from './log.js';
 import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
 import { startQueue } from './orchestrator/queue.js';
@@ -100,6 +101,8 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
         },
       },
     );
+
+    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs }));
 
     const server: Server = createHttpServer(router, log);
     const address = await listen(server, config.port, config.host);

@@ -99,6 +99,11 @@ export const envSchema = z.object({
   HRIS_WEBHOOK_SECRET: optionalString.describe('HMAC secret shared with the HRIS webhook sender'),
   SCIM_TOKEN: optionalString.describe('bearer token the SCIM client (Okta, Entra ID) must present'),
   POLICIES_DIR: z.string().default('policies').describe('folder of policy YAML files'),
+  JOINER_LEAD_TIME: z
+    .string()
+    .regex(/^\d+(m|h|d)$/, 'must be a duration such as 12h or 1d')
+    .default('1d')
+    .describe('how long before a future start date a joiner is provisioned'),
   IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
   DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
   ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
@@ -169,6 +174,7 @@ export interface Config {
   hrisWebhookSecret: string | undefined;
   scimToken: string | undefined;
   policiesDir: string;
+  joinerLeadTimeMs: number;
   allowSandbox: boolean;
   /** Systems Gatehouse manages, each live (credentials set) or sandboxed. */
   systems: Record<SystemName, 'live' | 'sandbox' | 'disabled'>;
@@ -287,6 +293,7 @@ export function loadConfig(
     hrisWebhookSecret: env.HRIS_WEBHOOK_SECRET,
     scimToken: env.SCIM_TOKEN,
     policiesDir: env.POLICIES_DIR,
+    joinerLeadTimeMs: Number.parseInt(env.JOINER_LEAD_TIME, 10) * ({ m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[env.JOINER_LEAD_TIME.slice(-1) as 'm' | 'h' | 'd'],
     allowSandbox: env.ALLOW_SANDBOX,
     systems,
   };

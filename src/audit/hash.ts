@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
+
+export { canonicalJson };
 
 /** The fields of an audit row that its hash covers (everything but the sequence number). */
 export interface AuditFields {
@@ -13,17 +16,6 @@ export interface AuditFields {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
-
-/** JSON with object keys sorted at every depth, so the same content always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /** sha256(previous hash ‖ canonical row): changing any earlier row changes every later hash. */
 export function auditHash(prevHash: string, fields: AuditFields): string {

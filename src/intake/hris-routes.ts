@@ -1,0 +1,90 @@
+import type { PgBoss } from 'pg-boss';
+import { isDatabaseUnavailable } from '../db/boss-transaction.js';
+import type { Db } from '../db/database.js';
+import { readBody, sendJson } from '../http/body.js';
+import type { Route } from '../http/router.js';
+import type { Logger } from '../log.js';
+import { applyPersonChange } from '../people/apply-change.js';
+import { parseHrisBody } from './hris-event.js';
+import { verifyHrisSignature } from './hris-signature.js';
+
+export interface HrisDeps {
+  db: Db;
+  boss: PgBoss;
+  secret: string | undefined;
+  log: Logger;
+  joinerLeadTimeMs?: number;
+}
+
+/**
+ * `POST /hris/events` (ARCHITECTURE.md → HRIS webhook). The route only transports: it checks the
+ * signature on the raw bytes, parses, and hands every event to applyPersonChange in one
+ * transaction, so a 202 means the whole body is committed, with its reconcile jobs.
+ */
+export function createHrisRoutes(deps: HrisDeps): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/hris/events',
+      handler: async (req, res) => {
+        if (!deps.secret) {
+          sendJson(res, 503, { error: 'the HRIS webhook is not configured: set HRIS_WEBHOOK_SECRET' });
+          return;
+        }
+        const raw = await readBody(req);
+        const signature = verifyHrisSignature(req.headers['gatehouse-signature'] as string | undefined, raw, deps.secret);
+        if (!signature.ok) {
+          sendJson(res, 401, { error: signature.reason });
+          return;
+        }
+        const parsed = parseHrisBody(raw);
+        if (!parsed.ok) {
+          sendJson(res, 400, { errors: parsed.errors });
+          return;
+        }
+        let results: { event_id: string; duplicate: boolean }[];
+        try {
+          results = await deps.db.transaction().execute(async (trx) => {
+            const out: { event_id: string; duplicate: boolean }[] = [];
+            for (const event of parsed.events) {
+              const applied = await applyPersonChange(
+                trx,
+                deps.boss,
+                {
+                  source: 'hris',
+                  eventId: event.event_id,
+                  eventType: event.event_type,
+                  occurredAt: new Date(event.timestamp),
+                  record: event.data,
+                  payload: event,
+                  terminates: event.event_type === 'employee.terminated',
+                },
+                { joinerLeadTimeMs: deps.joinerLeadTimeMs },
+              );
+              out.push({ event_id: event.event_id, duplicate: applied.duplicate });
+            }
+            return out;
+          });
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) {
+            // The sender retries: nothing was committed.
+            sendJson(res, 503, { error: 'the database is unavailable; retry later' }, { 'retry-after': '5' });
+            return;
+          }
+          throw error;
+        }
+        if (!parsed.batch) {
+          const [result] = results;
+          if (result!.duplicate) sendJson(res, 200, { duplicate: true });
+          else sendJson(res, 202, { accepted: true, event_id: result!.event_id });
+          return;
+        }
+        const accepted = results.filter((r) => !r.duplicate).length;
+        sendJson(res, accepted > 0 ? 202 : 200, {
+          accepted: accepted > 0,
+          events: results.map((r) => ({ event_id: r.event_id, status: r.duplicate ? 'duplicate' : 'accepted' })),
+        });
+      },
+    },
+  ];
+}
