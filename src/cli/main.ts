@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { MigrationError } from '../db/migrate.js';
 import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
+import { importCommand } from './import.js';
 import { migrate } from './migrate.js';
 import { planCommand, policyCheckCommand, policyImpactCommand, policySchemaCommand, whyCommand } from './policy.js';
 import { sandboxCommand } from './sandbox.js';
@@ -61,6 +62,15 @@ export function buildProgram(): Command {
     .requiredOption('--people <file>', 'people file: CSV or JSON (see plan)')
     .option('--policies <dir>', 'policies folder (default: POLICIES_DIR or ./policies)')
     .action(whyCommand);
+
+  program
+    .command('import')
+    .description('batch HRIS import: compare a CSV/JSON export with the person store and apply hires, updates and terminations as events')
+    .argument('<file>', 'CSV (header: the HRIS webhook data fields, attributes.<key> for custom ones) or a JSON array of data objects')
+    .option('--full', 'the file is the whole company: terminate active people it does not list')
+    .option('--dry-run', 'print what would change and apply nothing')
+    .addHelpText('after', '\nImporting the same file twice changes nothing. Example:\n  gatehouse import nightly-export.csv --full --dry-run')
+    .action(importCommand);
 
   const sandbox = program.command('sandbox').description('change a sandboxed system behind Gatehouse\'s back, as an admin clicking in it would (demos, drift drills)');
   for (const action of ['grant', 'revoke'] as const) {

@@ -8,7 +8,7 @@ import { createLogger } from '../log.js';
  * The database for a CLI command: DATABASE_URL, or the embedded server (shared with a running
  * `serve`, or started for the command). Migrated, so a command works on a fresh machine.
  */
-export async function openDatabase(): Promise<{ handle: DatabaseHandle; close(): Promise<void> }> {
+export async function openDatabase(): Promise<{ handle: DatabaseHandle; url: string; close(): Promise<void> }> {
   const config = loadConfig();
   // Logs go to stderr so stdout carries only the command's output (JSON stays parseable).
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
@@ -23,6 +23,7 @@ export async function openDatabase(): Promise<{ handle: DatabaseHandle; close():
   }
   return {
     handle,
+    url: postgres.url,
     async close() {
       await handle.destroy();
       await postgres.stop();
