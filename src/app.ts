@@ -7,6 +7,8 @@ import { migrateToLatest } from './db/migrate.js';
 import { sendJson } from './http/body.js';
 import { Router } from './http/router.js';
 import { closeServer, createHttpServer, listen } from './http/server.js';
+import { DEFAULT_BAMBOO_FIELD_MAP } from './intake/bamboohr.js';
+import { createBambooRoutes } from './intake/bamboohr-routes.js';
 import { createHrisRoutes } from './intake/hris-routes.js';
 import type { Logger } from './log.js';
 import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
@@ -103,6 +105,15 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
     );
 
     router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs }));
+    router.add(
+      ...createBambooRoutes({
+        db: database.db,
+        boss,
+        key: config.bamboo.key,
+        fieldMap: { ...DEFAULT_BAMBOO_FIELD_MAP, ...config.bamboo.fieldMap },
+        joinerLeadTimeMs: config.joinerLeadTimeMs,
+      }),
+    );
 
     const server: Server = createHttpServer(router, log);
     const address = await listen(server, config.port, config.host);

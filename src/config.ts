@@ -97,6 +97,21 @@ export const envSchema = z.object({
   SLACK_APP_TOKEN: optionalString.describe('xapp- token; set to use Socket Mode instead of HTTP'),
   SLACK_API_URL: url('https://slack.com/api/').describe('Slack Web API base URL (GovSlack, or a local fake)'),
   HRIS_WEBHOOK_SECRET: optionalString.describe('HMAC secret shared with the HRIS webhook sender'),
+  BAMBOOHR_WEBHOOK_SECRET: optionalString.describe('the BambooHR webhook\'s private key (Account Settings → Webhooks → Private Key)'),
+  BAMBOOHR_FIELD_MAP: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      try {
+        const parsed = z.record(z.string(), z.string()).parse(JSON.parse(raw));
+        return parsed;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of person field → BambooHR field name, e.g. {"email":"Work Email"}' });
+        return z.NEVER;
+      }
+    })
+    .describe('overrides of the BambooHR field mapping'),
   SCIM_TOKEN: optionalString.describe('bearer token the SCIM client (Okta, Entra ID) must present'),
   POLICIES_DIR: z.string().default('policies').describe('folder of policy YAML files'),
   JOINER_LEAD_TIME: z
@@ -172,6 +187,7 @@ export interface Config {
     driftChannel: string;
   };
   hrisWebhookSecret: string | undefined;
+  bamboo: { key: string | undefined; fieldMap: Record<string, string> | undefined };
   scimToken: string | undefined;
   policiesDir: string;
   joinerLeadTimeMs: number;
@@ -291,6 +307,7 @@ export function loadConfig(
       driftChannel: env.DRIFT_CHANNEL ?? env.IT_CHANNEL,
     },
     hrisWebhookSecret: env.HRIS_WEBHOOK_SECRET,
+    bamboo: { key: env.BAMBOOHR_WEBHOOK_SECRET, fieldMap: env.BAMBOOHR_FIELD_MAP },
     scimToken: env.SCIM_TOKEN,
     policiesDir: env.POLICIES_DIR,
     joinerLeadTimeMs: Number.parseInt(env.JOINER_LEAD_TIME, 10) * ({ m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[env.JOINER_LEAD_TIME.slice(-1) as 'm' | 'h' | 'd'],

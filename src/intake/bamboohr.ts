@@ -1,0 +1,88 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { FieldError } from '../people/person-record.js';
+import { TOLERANCE_SECONDS } from './hris-signature.js';
+
+/**
+ * BambooHR's field-based ("global") webhooks
+ * (https://documentation.bamboohr.com/docs/field-based-webhooks, .../docs/webhooks → Security):
+ * `{"employees":[{"id","action":"Created|Updated|Deleted","timestamp","changedFields":[…],
+ * "fields":{<field name>: value}}]}`, signed with the webhook's private key as
+ * `X-BambooHR-Signature: hex(HMAC-SHA256(key, <raw body><X-BambooHR-Timestamp>))`.
+ */
+export const bambooEmployeeSchema = z
+  .object({
+    id: z.union([z.string().min(1).max(64), z.number().int()]).transform(String),
+    action: z.enum(['Created', 'Updated', 'Deleted'], { message: 'must be Created, Updated or Deleted' }),
+    timestamp: z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be a date-time'),
+    changedFields: z.array(z.string()).optional(),
+    fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  })
+  .passthrough();
+
+export const bambooBodySchema = z.object({ employees: z.array(bambooEmployeeSchema).min(1).max(1000) }).passthrough();
+export type BambooEmployee = z.output<typeof bambooEmployeeSchema>;
+
+/** Our person-record field → the BambooHR field name (or alias) that carries it. */
+export type BambooFieldMap = Record<string, string>;
+
+export const DEFAULT_BAMBOO_FIELD_MAP: BambooFieldMap = {
+  email: 'Work Email',
+  first_name: 'First Name',
+  last_name: 'Last Name',
+  job_title: 'Job Title',
+  department: 'Department',
+  team: 'Division',
+  location: 'Location',
+  start_date: 'Hire Date',
+  end_date: 'Termination Date',
+  employment_type: 'Employment Status',
+  manager_email: 'Supervisor Email',
+  status: 'Status',
+};
+
+/** BambooHR's "Employment Status" values → ours. */
+const EMPLOYMENT: Record<string, string> = { 'full-time': 'FTE', 'part-time': 'FTE', contractor: 'Contractor', contract: 'Contractor', intern: 'Intern', internship: 'Intern' };
+
+export function signBamboo(key: string, rawBody: string | Buffer, timestamp = Math.floor(Date.now() / 1000)): { signature: string; timestamp: string } {
+  const t = String(timestamp);
+  return { signature: createHmac('sha256', key).update(rawBody).update(t).digest('hex'), timestamp: t };
+}
+
+export function verifyBambooSignature(signature: string | undefined, timestamp: string | undefined, rawBody: Buffer, key: string, nowSeconds = Math.floor(Date.now() / 1000)): { ok: true } | { ok: false; reason: string } {
+  if (!signature || !timestamp) return { ok: false, reason: 'missing X-BambooHR-Signature or X-BambooHR-Timestamp header' };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-BambooHR-Timestamp must be unix seconds' };
+  if (Math.abs(nowSeconds - Number(timestamp)) > TOLERANCE_SECONDS) return { ok: false, reason: `timestamp is more than ${TOLERANCE_SECONDS} s from now` };
+  if (!/^[0-9a-f]{64}$/i.test(signature)) return { ok: false, reason: 'X-BambooHR-Signature must be a hex SHA-256 HMAC' };
+  const expected = createHmac('sha256', key).update(rawBody).update(timestamp).digest();
+  return timingSafeEqual(Buffer.from(signature, 'hex'), expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
+}
+
+/** Dates arrive as YYYY-MM-DD; BambooHR writes "0000-00-00" for "none". */
+function date(value: unknown): string | null | undefined {
+  if (value === null || value === '' || value === '0000-00-00') return null;
+  return typeof value === 'string' ? value.slice(0, 10) : undefined;
+}
+
+/**
+ * One BambooHR employee → the fields of our person record it carries. Updated events carry only
+ * the fields the webhook posts, so this is partial; the store merges it over what it knows.
+ */
+export function mapBambooEmployee(employee: BambooEmployee, map: BambooFieldMap): { fields: Record<string, unknown>; errors: FieldError[] } {
+  const fields: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const [ours, theirs] of Object.entries(map)) {
+    if (!(theirs in employee.fields)) continue;
+    const value = employee.fields[theirs];
+    if (ours === 'start_date' || ours === 'end_date') fields[ours] = date(value);
+    else if (ours === 'employment_type') {
+      const mapped = value === null ? null : EMPLOYMENT[String(value).trim().toLowerCase()];
+      if (mapped === undefined) errors.push({ path: `fields.${theirs}`, message: `"${value}" is not a known employment status (${Object.keys(EMPLOYMENT).join(', ')})` });
+      else fields[ours] = mapped;
+    } else if (ours === 'status') fields[ours] = String(value).toLowerCase() === 'inactive' ? 'terminated' : 'active';
+    else fields[ours] = value === null ? null : String(value);
+  }
+  // BambooHR's own id is in every event; map employee_id to "Employee #" to key on that instead.
+  fields.employee_id ??= employee.id;
+  return { fields, errors };
+}
