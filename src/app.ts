@@ -10,6 +10,7 @@ import { closeServer, createHttpServer, listen } from './http/server.js';
 import { DEFAULT_BAMBOO_FIELD_MAP } from './intake/bamboohr.js';
 import { createBambooRoutes } from './intake/bamboohr-routes.js';
 import { createHrisRoutes } from './intake/hris-routes.js';
+import { createScimRoutes } from './intake/scim/scim-routes.js';
 import type { Logger } from './log.js';
 import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
 import { startQueue } from './orchestrator/queue.js';
@@ -114,6 +115,8 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
         joinerLeadTimeMs: config.joinerLeadTimeMs,
       }),
     );
+
+    router.add(...createScimRoutes({ db: database.db, boss, token: config.scimToken, joinerLeadTimeMs: config.joinerLeadTimeMs }));
 
     const server: Server = createHttpServer(router, log);
     const address = await listen(server, config.port, config.host);

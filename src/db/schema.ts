@@ -62,11 +62,41 @@ export interface RateLimitsTable {
   pause_reason: string | null;
 }
 
+export interface ScimUsersTable {
+  id: Generated<string>;
+  user_name: string;
+  external_id: string | null;
+  active: Generated<boolean>;
+  resource: Json;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ScimGroupsTable {
+  id: Generated<string>;
+  display_name: string;
+  external_id: string | null;
+  resource: Json;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ScimGroupMembersTable {
+  group_id: string;
+  user_id: string;
+  display: string | null;
+}
+
 export interface Database {
   people: PeopleTable;
   person_events: PersonEventsTable;
   audit_log: AuditLogTable;
   rate_limits: RateLimitsTable;
+  scim_users: ScimUsersTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
 }
 
 export type Person = Selectable<PeopleTable>;

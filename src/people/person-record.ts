@@ -52,6 +52,8 @@ export const personRecordSchema = z.object({
   manager_email: z.string(stringError).trim().max(320).pipe(z.email('must be an email address')).nullish(),
   location: text().nullish(),
   cost_center: text().nullish(),
+  /** Groups the IdP puts the person in (pushed over SCIM); policies test them as `groups`. */
+  groups: z.array(z.string().max(256)).max(1000).optional(),
   status: z
     .enum(PERSON_STATUSES, { message: `must be one of ${PERSON_STATUSES.join(', ')}` })
     .default('active'),

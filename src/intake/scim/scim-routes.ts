@@ -1,0 +1,348 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sql, type Transaction } from 'kysely';
+import type { PgBoss } from 'pg-boss';
+import { isDatabaseUnavailable } from '../../db/boss-transaction.js';
+import type { Db } from '../../db/database.js';
+import type { Database } from '../../db/schema.js';
+import { readBody } from '../../http/body.js';
+import type { Route } from '../../http/router.js';
+import { LIST_SCHEMA, resourceTypes, schemas, serviceProviderConfig } from './scim-discovery.js';
+import { ScimError, sendScim, sendScimError } from './scim-error.js';
+import { compileFilter } from './scim-filter.js';
+import { applyPatch, readPatch } from './scim-patch.js';
+import { assertUniqueUserName, findGroup, findUser, groupResource, setMembers, syncPerson, toBoolean, userResource, validateUser } from './scim-store.js';
+
+export interface ScimDeps {
+  db: Db;
+  boss: PgBoss;
+  token: string | undefined;
+  joinerLeadTimeMs?: number;
+}
+
+type Obj = Record<string, unknown>;
+type Trx = Transaction<Database>;
+const PREFIX = '/scim/v2';
+
+/** Bearer token, compared in constant time (both sides hashed to equal length first). */
+function authorized(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const given = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b) && given.length > 0;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req);
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ScimError(400, 'the body is not valid JSON', 'invalidSyntax');
+  }
+}
+
+function baseUrl(req: IncomingMessage): string {
+  return `${req.headers['x-forwarded-proto'] ?? 'http'}://${req.headers.host ?? 'localhost'}${PREFIX}`;
+}
+
+/** `attributes=` / `excludedAttributes=` (RFC 7644 §3.4.2.5): id and schemas always stay. */
+function project(resource: Obj, url: URL): Obj {
+  const only = url.searchParams.get('attributes');
+  const without = url.searchParams.get('excludedAttributes');
+  if (!only && !without) return resource;
+  const names = (s: string) => s.split(',').map((x) => x.trim().split('.')[0]!.toLowerCase()).filter(Boolean);
+  if (only) {
+    const keep = new Set([...names(only), 'id', 'schemas']);
+    return Object.fromEntries(Object.entries(resource).filter(([k]) => keep.has(k.toLowerCase()) || (k.startsWith('urn:') && [...keep].some((x) => x.startsWith(k.toLowerCase())))));
+  }
+  const drop = new Set(names(without!));
+  return Object.fromEntries(Object.entries(resource).filter(([k]) => !drop.has(k.toLowerCase()) || k === 'id' || k === 'schemas'));
+}
+
+function listResponse(resources: Obj[], url: URL): Obj {
+  const startIndex = Math.max(1, Number.parseInt(url.searchParams.get('startIndex') ?? '1', 10) || 1);
+  const requested = url.searchParams.get('count');
+  const count = Math.min(200, Math.max(0, requested === null ? 100 : Number.parseInt(requested, 10) || 0));
+  const page = resources.slice(startIndex - 1, startIndex - 1 + count);
+  return { schemas: [LIST_SCHEMA], totalResults: resources.length, startIndex, itemsPerPage: page.length, Resources: page.map((r) => project(r, url)) };
+}
+
+/**
+ * The SCIM 2.0 service provider (ARCHITECTURE.md → SCIM; RFC 7643/7644). Every write runs in one
+ * transaction with the person changes it causes, so an IdP's 2xx means the change is committed.
+ */
+export function createScimRoutes(deps: ScimDeps): Route[] {
+  const handle =
+    (fn: (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void>) =>
+    async (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => {
+      const url = new URL(req.url ?? '/', 'http://scim.invalid');
+      try {
+        if (!deps.token) throw new ScimError(503, 'SCIM is not configured: set SCIM_TOKEN');
+        if (!authorized(req, deps.token)) throw new ScimError(401, 'a valid bearer token is required');
+        await fn(req, res, params, url);
+      } catch (error) {
+        if (error instanceof ScimError) sendScimError(res, error);
+        else if (isDatabaseUnavailable(error)) sendScimError(res, new ScimError(503, 'the database is unavailable; retry later'));
+        else if ((error as { code?: string }).code === '23505') sendScimError(res, new ScimError(409, 'a resource with that unique attribute already exists', 'uniqueness'));
+        else throw error;
+      }
+    };
+  const tx = <T>(fn: (trx: Trx) => Promise<T>) => deps.db.transaction().execute(fn);
+  const sync = (trx: Trx, userId: string, deleted = false) => syncPerson(trx, deps.boss, userId, { deleted, joinerLeadTimeMs: deps.joinerLeadTimeMs });
+
+  const userNotFound = (id: string) => new ScimError(404, `User ${id} not found`);
+  const groupNotFound = (id: string) => new ScimError(404, `Group ${id} not found`);
+
+  async function writeUser(trx: Trx, id: string | undefined, body: unknown) {
+    const { resource, userName, active, externalId } = validateUser(body);
+    await assertUniqueUserName(trx, userName, id);
+    const values = { user_name: userName, active, external_id: externalId, resource: JSON.stringify(resource), updated_at: new Date() };
+    const row = id
+      ? await trx.updateTable('scim_users').set({ ...values, version: sql`version + 1` }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+      : await trx.insertInto('scim_users').values(values).returningAll().executeTakeFirstOrThrow();
+    await sync(trx, row.id);
+    return row;
+  }
+
+  const members = (value: unknown): { value: string; display: string | null }[] => {
+    if (value === undefined || value === null) return [];
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((m) => {
+      const v = (m as Obj)?.value;
+      // RFC 7644 §3.5.2.1: members is complex, so each value is an object with a value.
+      if (typeof v !== 'string') throw new ScimError(400, 'each member must be an object with a value (a user id)', 'invalidValue');
+      const display = (m as Obj).display ?? (m as Obj).displayName;
+      return { value: v, display: typeof display === 'string' ? display : null };
+    });
+  };
+
+  return [
+    { method: 'GET', path: `${PREFIX}/ServiceProviderConfig`, handler: handle(async (req, res) => sendScim(res, 200, serviceProviderConfig(baseUrl(req)))) },
+    { method: 'GET', path: `${PREFIX}/Schemas`, handler: handle(async (req, res, _p, url) => sendScim(res, 200, listResponse(schemas(baseUrl(req)), url))) },
+    {
+      method: 'GET',
+      path: `${PREFIX}/Schemas/:id`,
+      handler: handle(async (req, res, p) => {
+        const found = schemas(baseUrl(req)).find((s) => s.id === p.id);
+        if (!found) throw new ScimError(404, `Schema ${p.id} not found`);
+        sendScim(res, 200, found);
+      }),
+    },
+    { method: 'GET', path: `${PREFIX}/ResourceTypes`, handler: handle(async (req, res, _p, url) => sendScim(res, 200, listResponse(resourceTypes(baseUrl(req)), url))) },
+    {
+      method: 'GET',
+      path: `${PREFIX}/ResourceTypes/:id`,
+      handler: handle(async (req, res, p) => {
+        const found = resourceTypes(baseUrl(req)).find((s) => s.id === p.id);
+        if (!found) throw new ScimError(404, `ResourceType ${p.id} not found`);
+        sendScim(res, 200, found);
+      }),
+    },
+
+    {
+      method: 'GET',
+      path: `${PREFIX}/Users`,
+      handler: handle(async (req, res, _p, url) => {
+        const matches = compileFilter(url.searchParams.get('filter'));
+        const out = await tx(async (trx) => {
+          const rows = await trx.selectFrom('scim_users').selectAll().orderBy('created_at').orderBy('id').execute();
+          const resources: Obj[] = [];
+          for (const row of rows) {
+            const resource = await userResource(trx, baseUrl(req), row);
+            if (matches(resource)) resources.push(resource);
+          }
+          return resources;
+        });
+        sendScim(res, 200, listResponse(out, url));
+      }),
+    },
+    {
+      method: 'POST',
+      path: `${PREFIX}/Users`,
+      handler: handle(async (req, res, _p, url) => {
+        const body = await readJson(req);
+        const resource = await tx(async (trx) => userResource(trx, baseUrl(req), await writeUser(trx, undefined, body)));
+        sendScim(res, 201, project(resource, url), { location: String((resource.meta as Obj).location), etag: String((resource.meta as Obj).version) });
+      }),
+    },
+    {
+      method: 'GET',
+      path: `${PREFIX}/Users/:id`,
+      handler: handle(async (req, res, p, url) => {
+        const resource = await tx(async (trx) => {
+          const row = await findUser(trx, p.id!);
+          if (!row) throw userNotFound(p.id!);
+          return userResource(trx, baseUrl(req), row);
+        });
+        sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
+      }),
+    },
+    {
+      method: 'PUT',
+      path: `${PREFIX}/Users/:id`,
+      handler: handle(async (req, res, p, url) => {
+        const body = await readJson(req);
+        const resource = await tx(async (trx) => {
+          if (!(await findUser(trx, p.id!))) throw userNotFound(p.id!);
+          return userResource(trx, baseUrl(req), await writeUser(trx, p.id, body));
+        });
+        sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
+      }),
+    },
+    {
+      method: 'PATCH',
+      path: `${PREFIX}/Users/:id`,
+      handler: handle(async (req, res, p) => {
+        const operations = readPatch(await readJson(req));
+        await tx(async (trx) => {
+          const row = await findUser(trx, p.id!);
+          if (!row) throw userNotFound(p.id!);
+          const current = { ...(row.resource as Obj), userName: row.user_name, active: row.active };
+          const patched = applyPatch(current, operations);
+          if (patched.active !== undefined) patched.active = toBoolean(patched.active, 'active');
+          await writeUser(trx, row.id, patched);
+        });
+        // RFC 7644 §3.5.2 allows 200 with the resource or 204; Entra ID expects 204.
+        sendScim(res, 204, undefined);
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: `${PREFIX}/Users/:id`,
+      handler: handle(async (_req, res, p) => {
+        await tx(async (trx) => {
+          if (!(await findUser(trx, p.id!))) throw userNotFound(p.id!);
+          // A deleted user is a leaver: terminate the person before the SCIM record goes.
+          await sync(trx, p.id!, true);
+          await trx.deleteFrom('scim_users').where('id', '=', p.id!).execute();
+        });
+        sendScim(res, 204, undefined);
+      }),
+    },
+
+    {
+      method: 'GET',
+      path: `${PREFIX}/Groups`,
+      handler: handle(async (req, res, _p, url) => {
+        const matches = compileFilter(url.searchParams.get('filter'));
+        const out = await tx(async (trx) => {
+          const rows = await trx.selectFrom('scim_groups').selectAll().orderBy('created_at').orderBy('id').execute();
+          const resources: Obj[] = [];
+          for (const row of rows) {
+            const resource = await groupResource(trx, baseUrl(req), row);
+            if (matches(resource)) resources.push(resource);
+          }
+          return resources;
+        });
+        sendScim(res, 200, listResponse(out, url));
+      }),
+    },
+    {
+      method: 'POST',
+      path: `${PREFIX}/Groups`,
+      handler: handle(async (req, res, _p, url) => {
+        const body = (await readJson(req)) as Obj;
+        const displayName = body?.displayName;
+        if (typeof displayName !== 'string' || displayName.trim() === '') throw new ScimError(400, 'displayName is required', 'invalidValue');
+        const resource = await tx(async (trx) => {
+          if (await trx.selectFrom('scim_groups').select('id').where(sql`lower(display_name)`, '=', displayName.toLowerCase()).executeTakeFirst()) {
+            throw new ScimError(409, `a group named "${displayName}" already exists`, 'uniqueness');
+          }
+          const { id: _i, meta: _m, schemas: _s, members: m, displayName: _d, ...rest } = body;
+          const row = await trx
+            .insertInto('scim_groups')
+            .values({ display_name: displayName, external_id: typeof rest.externalId === 'string' ? rest.externalId : null, resource: JSON.stringify(rest) })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          for (const userId of await setMembers(trx, row.id, members(m), 'add')) await sync(trx, userId);
+          return groupResource(trx, baseUrl(req), row);
+        });
+        sendScim(res, 201, project(resource, url), { location: String((resource.meta as Obj).location), etag: String((resource.meta as Obj).version) });
+      }),
+    },
+    {
+      method: 'GET',
+      path: `${PREFIX}/Groups/:id`,
+      handler: handle(async (req, res, p, url) => {
+        const resource = await tx(async (trx) => {
+          const row = await findGroup(trx, p.id!);
+          if (!row) throw groupNotFound(p.id!);
+          return groupResource(trx, baseUrl(req), row);
+        });
+        sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
+      }),
+    },
+    {
+      method: 'PUT',
+      path: `${PREFIX}/Groups/:id`,
+      handler: handle(async (req, res, p, url) => {
+        const body = (await readJson(req)) as Obj;
+        const displayName = body?.displayName;
+        if (typeof displayName !== 'string' || displayName.trim() === '') throw new ScimError(400, 'displayName is required', 'invalidValue');
+        const resource = await tx(async (trx) => {
+          if (!(await findGroup(trx, p.id!))) throw groupNotFound(p.id!);
+          const { id: _i, meta: _m, schemas: _s, members: m, displayName: _d, ...rest } = body;
+          const row = await trx
+            .updateTable('scim_groups')
+            .set({ display_name: displayName, resource: JSON.stringify(rest), version: sql`version + 1`, updated_at: new Date() })
+            .where('id', '=', p.id!)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          for (const userId of await setMembers(trx, row.id, members(m), 'replace')) await sync(trx, userId);
+          return groupResource(trx, baseUrl(req), row);
+        });
+        sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
+      }),
+    },
+    {
+      method: 'PATCH',
+      path: `${PREFIX}/Groups/:id`,
+      handler: handle(async (req, res, p) => {
+        const operations = readPatch(await readJson(req));
+        await tx(async (trx) => {
+          const row = await findGroup(trx, p.id!);
+          if (!row) throw groupNotFound(p.id!);
+          const touched = new Set<string>();
+          const memberOps: { mode: 'add' | 'remove' | 'replace'; ids: { value: string; display: string | null }[]; filter?: (x: unknown) => boolean }[] = [];
+          const current = { ...(row.resource as Obj), displayName: row.display_name };
+          const patched = applyPatch(current, operations, (op, filter) => {
+            if (op.op === 'remove' && filter) {
+              memberOps.push({ mode: 'remove', ids: [], filter });
+              return;
+            }
+            memberOps.push({ mode: op.op === 'replace' ? 'replace' : op.op === 'add' ? 'add' : 'remove', ids: op.value === undefined ? [] : members(op.value) });
+          });
+          for (const m of memberOps) {
+            let ids = m.ids;
+            const current = async () => (await trx.selectFrom('scim_group_members').select('user_id').where('group_id', '=', row.id).execute()).map((r) => ({ value: r.user_id, display: null }));
+            if (m.filter) ids = (await current()).filter((x) => m.filter!(x));
+            // remove with path "members" and no value removes every member (RFC 7644 §3.5.2.2).
+            else if (m.mode === 'remove' && ids.length === 0) ids = await current();
+            for (const id of await setMembers(trx, row.id, ids, m.mode)) touched.add(id);
+          }
+          const displayName = typeof patched.displayName === 'string' && patched.displayName.trim() !== '' ? patched.displayName : row.display_name;
+          const { displayName: _d, members: _m, ...rest } = patched;
+          await trx.updateTable('scim_groups').set({ display_name: displayName, resource: JSON.stringify(rest), version: sql`version + 1`, updated_at: new Date() }).where('id', '=', row.id).execute();
+          // A renamed group changes every member's `groups`.
+          if (displayName !== row.display_name) for (const r of await trx.selectFrom('scim_group_members').select('user_id').where('group_id', '=', row.id).execute()) touched.add(r.user_id);
+          for (const id of touched) await sync(trx, id);
+        });
+        sendScim(res, 204, undefined);
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: `${PREFIX}/Groups/:id`,
+      handler: handle(async (_req, res, p) => {
+        await tx(async (trx) => {
+          if (!(await findGroup(trx, p.id!))) throw groupNotFound(p.id!);
+          const memberIds = (await trx.selectFrom('scim_group_members').select('user_id').where('group_id', '=', p.id!).execute()).map((r) => r.user_id);
+          await trx.deleteFrom('scim_groups').where('id', '=', p.id!).execute();
+          for (const id of memberIds) await sync(trx, id);
+        });
+        sendScim(res, 204, undefined);
+      }),
+    },
+  ];
+}
