@@ -14,6 +14,9 @@ import { createScimRoutes } from './intake/scim/scim-routes.js';
 import type { Logger } from './log.js';
 import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
 import { startQueue } from './orchestrator/queue.js';
+import { TokenBucket } from './orchestrator/token-bucket.js';
+import { startWorkers } from './orchestrator/workers.js';
+import { buildPolicySet, formatPolicyError, loadPolicies } from './policy/index.js';
 import { createSlackEdge, type SlackEdge } from './slack/app.js';
 import { createNotifier, type Notifier } from './slack/notifier.js';
 
@@ -60,10 +63,19 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
     if (applied.length > 0) log.info({ applied }, `applied ${applied.length} migration(s)`);
     // Refuses credentials for a connector this build lacks, and dependency cycles, before anything listens.
     const adapters = createAdapterRegistry(config, { sql: database.pool });
+    const loaded = await loadPolicies(config.policiesDir);
+    if (loaded.errors.length > 0) {
+      throw new Error(`the policies in ${config.policiesDir} have ${loaded.errors.length} error(s):\n${loaded.errors.map(formatPolicyError).join('\n')}\nFix them (gatehouse policy check) and start again.`);
+    }
+    const policies = buildPolicySet(loaded);
 
     const boss = await startQueue(postgres.url, log);
     // pg-boss stop: graceful waits for active jobs up to the timeout, then releases them for retry.
     cleanups.push(() => boss.stop({ graceful: true, timeout: 7_000 }));
+
+    const bucket = new TokenBucket(database.db);
+    for (const system of adapters.systems()) await bucket.configure(system, adapters.get(system).describe().defaultRateLimit);
+    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log });
 
     const slack = createSlackEdge(config, log);
     const notifier = createNotifier(log, slack.client);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { MigrationError } from '../db/migrate.js';
+import { accessCommand } from './access.js';
 import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { importCommand } from './import.js';
@@ -71,6 +72,13 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print what would change and apply nothing')
     .addHelpText('after', '\nImporting the same file twice changes nothing. Example:\n  gatehouse import nightly-export.csv --full --dry-run')
     .action(importCommand);
+
+  program
+    .command('access')
+    .description("a person's grants as Gatehouse applied them: entitlement, source (policy/request), status and expiry")
+    .argument('<email>', 'the person')
+    .option('--format <format>', 'table or json', 'table')
+    .action(accessCommand);
 
   const sandbox = program.command('sandbox').description('change a sandboxed system behind Gatehouse\'s back, as an admin clicking in it would (demos, drift drills)');
   for (const action of ['grant', 'revoke'] as const) {

@@ -89,6 +89,66 @@ export interface ScimGroupMembersTable {
   display: string | null;
 }
 
+export type GrantStatus = 'pending' | 'applied' | 'verified' | 'failed' | 'manual' | 'revoking' | 'revoked';
+export type OperationState = 'pending' | 'running' | 'applied' | 'verified' | 'failed' | 'manual' | 'cancelled';
+
+export interface GrantsTable {
+  id: Generated<number>;
+  person_id: string;
+  entitlement: string;
+  system: string;
+  status: GrantStatus;
+  source: string | null;
+  expires_at: Timestamp | null;
+  applied_at: Timestamp | null;
+  verified_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_error: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface AccountsTable {
+  person_id: string;
+  system: string;
+  external_id: string;
+  login: string | null;
+  status: string;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface RunsTable {
+  id: Generated<string>;
+  person_id: string;
+  reason: string;
+  status: 'running' | 'settled';
+  started_at: CreatedAt;
+  settled_at: Timestamp | null;
+  summary: Json | null;
+}
+
+export interface OperationsTable {
+  id: Generated<number>;
+  run_id: string;
+  person_id: string;
+  key: string;
+  kind: 'grant' | 'revoke';
+  system: string;
+  entitlement: string;
+  depends_on: ColumnType<string[], string[] | undefined, string[]>;
+  tier: number;
+  critical: Generated<boolean>;
+  source: string | null;
+  expires_at: Timestamp | null;
+  not_before: Timestamp | null;
+  state: OperationState;
+  outcome: string | null;
+  attempts: Generated<number>;
+  error_kind: string | null;
+  last_error: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   people: PeopleTable;
   person_events: PersonEventsTable;
@@ -97,6 +157,10 @@ export interface Database {
   scim_users: ScimUsersTable;
   scim_groups: ScimGroupsTable;
   scim_group_members: ScimGroupMembersTable;
+  grants: GrantsTable;
+  accounts: AccountsTable;
+  runs: RunsTable;
+  operations: OperationsTable;
 }
 
 export type Person = Selectable<PeopleTable>;

@@ -18,6 +18,17 @@ export const QUEUES = {
     notify: true,
     deadLetter: 'dead-letter',
   },
+  /** One operation of a run: an adapter call, then its verification read. */
+  operation: {
+    name: 'operation',
+    retryLimit: 8,
+    retryBackoff: true,
+    retryDelay: 1,
+    retryDelayMax: 120,
+    expireInSeconds: 300,
+    notify: true,
+    deadLetter: 'dead-letter',
+  },
   deadLetter: { name: 'dead-letter', notify: false, retentionSeconds: 60 * 60 * 24 * 30 },
 } as const satisfies Record<string, Queue>;
 

@@ -1,0 +1,39 @@
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { PolicySet } from '../policy/index.js';
+import type { AdapterRegistry } from './adapter-registry.js';
+import { executeOperation } from './execute-operation.js';
+import { QUEUES } from './queue.js';
+import { reconcilePerson } from './reconcile-person.js';
+import type { TokenBucket } from './token-bucket.js';
+
+export interface WorkerDeps {
+  db: Db;
+  boss: PgBoss;
+  policies: PolicySet;
+  adapters: AdapterRegistry;
+  bucket: TokenBucket;
+  log: Logger;
+  /** Operation workers in this process; one more is reserved for leavers. */
+  concurrency?: number;
+}
+
+/**
+ * The queue workers of a `serve` process. Leavers' operations (priority 100) also have a worker
+ * of their own that takes nothing else, so a backlog of hires never delays a revocation.
+ */
+export async function startWorkers(deps: WorkerDeps): Promise<void> {
+  const log = deps.log.child({ component: 'orchestrator' });
+  await deps.boss.work<{ personId: string; reason: string }>(QUEUES.reconcilePerson.name, { localConcurrency: 2 }, async (jobs) => {
+    for (const job of jobs) {
+      const result = await reconcilePerson(deps, job.data.personId, job.data.reason);
+      log.info({ personId: job.data.personId, reason: job.data.reason, ...result }, 'reconcile planned');
+    }
+  });
+  const execute = async (jobs: { data: { operationId: number } }[]) => {
+    for (const job of jobs) await executeOperation(deps, job.data.operationId);
+  };
+  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 8, priority: true }, execute);
+  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100 }, execute);
+}
