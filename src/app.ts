@@ -16,7 +16,7 @@ import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adap
 import { startQueue } from './orchestrator/queue.js';
 import { TokenBucket } from './orchestrator/token-bucket.js';
 import { startWorkers } from './orchestrator/workers.js';
-import { buildPolicySet, formatPolicyError, loadPolicies } from './policy/index.js';
+import { buildPolicySet, formatPolicyError, loadPolicies, type PolicySet } from './policy/index.js';
 import { createSlackEdge, type SlackEdge } from './slack/app.js';
 import { createNotifier, type Notifier } from './slack/notifier.js';
 
@@ -29,6 +29,7 @@ export interface Gatehouse {
   notifier: Notifier;
   router: Router;
   adapters: AdapterRegistry;
+  policies: PolicySet;
   systems: { live: SystemName[]; sandboxed: SystemName[] };
   /** Graceful: stop taking requests, let running jobs finish (or release them), close pools. */
   stop(): Promise<void>;
@@ -154,6 +155,7 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
       notifier,
       router,
       adapters,
+      policies,
       systems: { live, sandboxed },
       stop: () => {
         stopped ??= cleanup();

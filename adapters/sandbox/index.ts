@@ -52,13 +52,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Sets a sandboxed system's faults, for every process using the same database: latency, shares
- * of 429 (with Retry-After), 5xx and timeouts, and a failing credential.
+ * of 429 (with Retry-After), 5xx and timeouts, and a failing credential. It replaces the whole
+ * configuration, so it also clears pending "fail next" faults.
  */
 export async function setSandboxFaults(sql: SqlClient, system: string, faults: FaultSettings): Promise<void> {
   await sql.query(
     `insert into sandbox_faults (system, latency_ms, rate_429, retry_after_ms, rate_5xx, rate_timeout, auth_failing)
      values ($1, $2, $3, $4, $5, $6, $7)
-     on conflict (system) do update set latency_ms = $2, rate_429 = $3, retry_after_ms = $4, rate_5xx = $5, rate_timeout = $6, auth_failing = $7`,
+     on conflict (system) do update set latency_ms = $2, rate_429 = $3, retry_after_ms = $4, rate_5xx = $5, rate_timeout = $6, auth_failing = $7, fail_next = null, fail_next_count = 0`,
     [system, faults.latencyMs ?? 0, faults.rate429 ?? 0, faults.retryAfterMs ?? 1000, faults.rate5xx ?? 0, faults.rateTimeout ?? 0, faults.authFailing ?? false],
   );
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { type AccountRef, type Adapter, AdapterError } from '../../adapters/types.js';
 import { appendAudit } from '../audit/append-audit.js';
+import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import type { OperationState } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
@@ -189,7 +190,12 @@ async function settleRun(db: Db, runId: string): Promise<void> {
  * Retryable failures go back to pg-boss (backoff), or wait out a vendor's Retry-After; permanent
  * and auth failures end the operation, and the rest of the run goes on (forward recovery).
  */
-async function recordFailure(deps: ExecuteDeps, op: { id: number; run_id: string; person_id: string; entitlement: string; system: string; attempts: number }, email: string, error: unknown): Promise<void> {
+async function recordFailure(
+  deps: ExecuteDeps,
+  op: { id: number; run_id: string; person_id: string; entitlement: string; system: string; attempts: number; critical: boolean; kind: 'grant' | 'revoke' },
+  email: string,
+  error: unknown,
+): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   const kind = error instanceof AdapterError ? error.kind : error instanceof RetryLater ? 'retryable' : 'permanent';
   if (kind === 'retryable' && op.attempts + 1 < QUEUES.operation.retryLimit) {
@@ -205,7 +211,34 @@ async function recordFailure(deps: ExecuteDeps, op: { id: number; run_id: string
     await trx.updateTable('operations').set({ state: 'failed', finished_at: new Date(), last_error: message, error_kind: kind }).where('id', '=', op.id).execute();
     await trx.updateTable('grants').set({ status: 'failed', last_error: message, updated_at: new Date() }).where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).execute();
     await appendAudit(trx, { actor: 'system', action: 'operation.failed', subject: email, entitlement: op.entitlement, result: kind, reason: message.slice(0, 500), detail: { runId: op.run_id } });
+    // The dead-letter queue holds every operation that failed for good, for people to look at.
+    await deps.boss.send(QUEUES.deadLetter.name, { operationId: op.id, runId: op.run_id, entitlement: op.entitlement, system: op.system, error: message, kind }, { db: bossOnTransaction(trx) });
+    if (op.critical && op.kind === 'grant') await compensate(trx as unknown as Db, deps.boss, op.run_id, op.entitlement, email);
     await releaseDependents(trx as unknown as Db, deps.boss, op.run_id);
     await settleRun(trx as unknown as Db, op.run_id);
   });
+}
+
+/**
+ * A critical grant failed for good: the run undoes what it granted (revoke operations, run like
+ * any other) and stops what it had not started, and says why. Everything else in Gatehouse is
+ * forward recovery; this is the exception a policy asks for with `critical: true`.
+ */
+async function compensate(db: Db, boss: PgBoss, runId: string, failed: string, email: string): Promise<void> {
+  const ops = await db.selectFrom('operations').selectAll().where('run_id', '=', runId).execute();
+  await db.updateTable('operations').set({ state: 'cancelled', finished_at: new Date(), last_error: `compensating: critical ${failed} failed` }).where('run_id', '=', runId).where('state', '=', 'pending').execute();
+  const granted = ops.filter((o) => o.kind === 'grant' && (o.state === 'verified' || o.state === 'applied'));
+  for (const o of granted) {
+    const row = await db
+      .insertInto('operations')
+      .values({ run_id: runId, person_id: o.person_id, key: `compensate ${o.entitlement}`, kind: 'revoke', system: o.system, entitlement: o.entitlement, depends_on: [], tier: 0, critical: false, source: `compensation:${failed}`, state: 'pending' })
+      .onConflict((oc) => oc.columns(['run_id', 'key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (row) {
+      await db.updateTable('grants').set({ status: 'revoking', updated_at: new Date() }).where('person_id', '=', o.person_id).where('entitlement', '=', o.entitlement).execute();
+      await boss.send(QUEUES.operation.name, { operationId: row.id }, { db: bossOnTransaction(db as never), priority: 90 });
+    }
+  }
+  await appendAudit(db as never, { actor: 'system', action: 'run.compensating', subject: email, entitlement: failed, reason: `critical grant ${failed} failed`, result: `${granted.length} grant(s) undone`, detail: { runId } });
 }

@@ -25,7 +25,11 @@ export interface WorkerDeps {
  */
 export async function startWorkers(deps: WorkerDeps): Promise<void> {
   const log = deps.log.child({ component: 'orchestrator' });
-  await deps.boss.work<{ personId: string; reason: string }>(QUEUES.reconcilePerson.name, { localConcurrency: 2 }, async (jobs) => {
+  // NOTIFY wakes workers for new jobs at once; deferred ones (retry backoff, a vendor's
+  // Retry-After, a future start date) are found by polling, which pg-boss otherwise does only
+  // every 30 s when NOTIFY is on.
+  const polling = { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 };
+  await deps.boss.work<{ personId: string; reason: string }>(QUEUES.reconcilePerson.name, { localConcurrency: 2, ...polling }, async (jobs) => {
     for (const job of jobs) {
       const result = await reconcilePerson(deps, job.data.personId, job.data.reason);
       log.info({ personId: job.data.personId, reason: job.data.reason, ...result }, 'reconcile planned');
@@ -34,6 +38,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   const execute = async (jobs: { data: { operationId: number } }[]) => {
     for (const job of jobs) await executeOperation(deps, job.data.operationId);
   };
-  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 8, priority: true }, execute);
-  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100 }, execute);
+  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 8, priority: true, ...polling }, execute);
+  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100, ...polling }, execute);
 }
