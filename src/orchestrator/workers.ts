@@ -29,7 +29,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   // Retry-After, a future start date) are found by polling, which pg-boss otherwise does only
   // every 30 s when NOTIFY is on.
   const polling = { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 };
-  await deps.boss.work<{ personId: string; reason: string }>(QUEUES.reconcilePerson.name, { localConcurrency: 2, ...polling }, async (jobs) => {
+  // Jobs inserted on the intake's own transaction arrive without a NOTIFY; fetching them in
+  // batches keeps a burst of hires from trickling in at one per poll.
+  await deps.boss.work<{ personId: string; reason: string }>(QUEUES.reconcilePerson.name, { localConcurrency: 2, batchSize: 25, priority: true, ...polling }, async (jobs) => {
     for (const job of jobs) {
       const result = await reconcilePerson(deps, job.data.personId, job.data.reason);
       log.info({ personId: job.data.personId, reason: job.data.reason, ...result }, 'reconcile planned');
