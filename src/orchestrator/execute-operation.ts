@@ -59,7 +59,7 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
   }
   if (!configured.has(op.system)) {
     // Systems made on first use (a sandboxed SCIM app) get their bucket here.
-    await deps.bucket.configure(op.system, deps.adapters.get(op.system).describe().defaultRateLimit);
+    await deps.bucket.ensure(op.system, deps.adapters.get(op.system).describe().defaultRateLimit);
     configured.add(op.system);
   }
   const token = await deps.bucket.take(op.system, { maxWaitMs: deps.maxTokenWaitMs ?? 5_000 });

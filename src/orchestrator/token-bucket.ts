@@ -39,6 +39,17 @@ export class TokenBucket {
       .execute();
   }
 
+  /** Creates a bucket for a system that has none (a sandboxed SCIM app made on first use); leaves an existing one alone. */
+  async ensure(system: string, limit: RateLimit): Promise<void> {
+    const refill = limit.requestsPerMinute / 60;
+    const capacity = Math.max(1, limit.burst ?? refill);
+    await this.#db
+      .insertInto('rate_limits')
+      .values({ system, capacity, refill_per_second: refill, tokens: capacity })
+      .onConflict((oc) => oc.column('system').doNothing())
+      .execute();
+  }
+
   /** Takes one token if the bucket has one; otherwise says how long until it will. */
   async tryTake(system: string): Promise<TakeResult> {
     const taken = await sql<{ tokens: number }>`

@@ -37,9 +37,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
       log.info({ personId: job.data.personId, reason: job.data.reason, ...result }, 'reconcile planned');
     }
   });
+  // A batch runs in parallel: one fetch brings several operations (often a whole tier).
   const execute = async (jobs: { data: { operationId: number } }[]) => {
-    for (const job of jobs) await executeOperation(deps, job.data.operationId);
+    await Promise.all(jobs.map((job) => executeOperation(deps, job.data.operationId)));
   };
-  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 8, priority: true, ...polling }, execute);
+  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 4, batchSize: 5, priority: true, ...polling }, execute);
   await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100, ...polling }, execute);
 }

@@ -52,6 +52,17 @@ describe('Postgres token bucket', () => {
     expect(late.granted).toBe(false);
   });
 
+  it('ensure() creates a missing bucket but never overrides a configured one', async () => {
+    await bucket.configure('slack', { requestsPerMinute: 60, burst: 3 });
+    await bucket.ensure('slack', { requestsPerMinute: 6000 });
+    await bucket.ensure('scim:figma', { requestsPerMinute: 600 });
+    const rows = await db.selectFrom('rate_limits').select(['system', 'capacity', 'refill_per_second']).where('system', 'in', ['slack', 'scim:figma']).orderBy('system').execute();
+    expect(rows).toEqual([
+      { system: 'scim:figma', capacity: 10, refill_per_second: 10 },
+      { system: 'slack', capacity: 3, refill_per_second: 1 },
+    ]);
+  });
+
   it('refuses to guess for a system with no configured limit', async () => {
     await expect(bucket.tryTake('nobody')).rejects.toThrow(/no rate limit configured for system "nobody"/);
   });
