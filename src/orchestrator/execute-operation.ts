@@ -8,7 +8,7 @@ import type { OperationState } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { AdapterRegistry } from './adapter-registry.js';
 import { QUEUES } from './queue.js';
-import { adapterPerson } from './reconcile-person.js';
+import { adapterPerson, RUN_PRIORITY } from './reconcile-person.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export interface ExecuteDeps {
@@ -53,8 +53,11 @@ async function holds(adapter: Adapter, account: AccountRef, entitlement: string)
 export async function executeOperation(deps: ExecuteDeps, operationId: number): Promise<void> {
   const op = await deps.db.selectFrom('operations').selectAll().where('id', '=', operationId).executeTakeFirst();
   if (!op || TERMINAL.has(op.state)) return;
+  const reason = (await deps.db.selectFrom('runs').select('reason').where('id', '=', op.run_id).executeTakeFirst())?.reason ?? '';
+  // Re-queued work keeps its run's priority.
+  const priority = RUN_PRIORITY[reason] ?? 40;
   if (op.not_before && op.not_before.getTime() > Date.now()) {
-    await deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: op.not_before });
+    await deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: op.not_before, priority });
     return;
   }
   if (!configured.has(op.system)) {
@@ -62,10 +65,11 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
     await deps.bucket.ensure(op.system, deps.adapters.get(op.system).describe().defaultRateLimit);
     configured.add(op.system);
   }
-  const token = await deps.bucket.take(op.system, { maxWaitMs: deps.maxTokenWaitMs ?? 5_000 });
+  // Leavers' operations may use the last token in the bucket; everything else leaves one for them.
+  const token = await deps.bucket.take(op.system, { maxWaitMs: deps.maxTokenWaitMs ?? 5_000, reserve: reason === 'leaver' ? 0 : 1 });
   if (!token.granted) {
     // Come back when a token will be there, rather than hold a worker.
-    await deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: Math.ceil(token.waitMs / 1000) });
+    await deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: Math.ceil(token.waitMs / 1000), priority });
     return;
   }
   // Claim it: of two deliveries of the same operation, one runs. A claim older than the queue's
@@ -129,7 +133,7 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
       }
     }
   } catch (error) {
-    await recordFailure(deps, op, person.email, error);
+    await recordFailure(deps, op, person.email, error, priority);
     return;
   }
 
@@ -162,6 +166,9 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
 
 /** Enqueues the operations of a run whose dependencies are all done (tiers run in parallel). */
 async function releaseDependents(db: Db, boss: PgBoss, runId: string): Promise<void> {
+  // The next tier keeps the run's priority: a leaver's second tier must not queue behind joiners.
+  const reason = (await db.selectFrom('runs').select('reason').where('id', '=', runId).executeTakeFirst())?.reason ?? '';
+  const priority = RUN_PRIORITY[reason] ?? 40;
   const ops = await db.selectFrom('operations').select(['id', 'key', 'state', 'depends_on']).where('run_id', '=', runId).execute();
   const done = new Set(ops.filter((o) => o.state === 'verified' || o.state === 'applied').map((o) => o.key));
   const failed = new Set(ops.filter((o) => o.state === 'failed' || o.state === 'cancelled').map((o) => o.key));
@@ -173,7 +180,7 @@ async function releaseDependents(db: Db, boss: PgBoss, runId: string): Promise<v
     }
     if (o.depends_on.every((d) => done.has(d))) {
       // Idempotent under at-least-once: the singleton key keeps one queued job per operation.
-      await boss.send(QUEUES.operation.name, { operationId: o.id }, { singletonKey: `op-${o.id}` });
+      await boss.send(QUEUES.operation.name, { operationId: o.id }, { singletonKey: `op-${o.id}`, priority });
     }
   }
 }
@@ -195,6 +202,7 @@ async function recordFailure(
   op: { id: number; run_id: string; person_id: string; entitlement: string; system: string; attempts: number; critical: boolean; kind: 'grant' | 'revoke' },
   email: string,
   error: unknown,
+  priority: number,
 ): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   const kind = error instanceof AdapterError ? error.kind : error instanceof RetryLater ? 'retryable' : 'permanent';
@@ -202,7 +210,7 @@ async function recordFailure(
     await deps.db.updateTable('operations').set({ state: 'pending', last_error: message, error_kind: kind }).where('id', '=', op.id).execute();
     if (error instanceof AdapterError && error.rateLimited && error.retryAfterMs !== undefined) {
       await deps.bucket.pause(op.system, error.retryAfterMs, message);
-      await deps.boss.send(QUEUES.operation.name, { operationId: op.id }, { startAfter: Math.ceil(error.retryAfterMs / 1000) });
+      await deps.boss.send(QUEUES.operation.name, { operationId: op.id }, { startAfter: Math.ceil(error.retryAfterMs / 1000), priority });
       return;
     }
     throw new RetryLater(message, { cause: error });

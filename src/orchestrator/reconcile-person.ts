@@ -42,7 +42,7 @@ export function adapterPerson(employeeId: string, record: PersonRecord): Adapter
 }
 
 /** Queue priority of a run's operations: leavers first (ARCHITECTURE.md → rules of the road). */
-const PRIORITY: Record<string, number> = { leaver: 100, request: 80, joiner: 60, rehire: 60, mover: 40, drift: 20 };
+export const RUN_PRIORITY: Record<string, number> = { leaver: 100, request: 80, joiner: 60, rehire: 60, mover: 40, drift: 20 };
 
 /**
  * reconcile-person: desired (policies, for an active person; nothing otherwise) against actual
@@ -128,7 +128,7 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
       result: `${rows.length} operation(s)`,
       detail: { runId: run.id, operations: rows.map((r) => r.key) },
     });
-    const priority = PRIORITY[reason] ?? 40;
+    const priority = RUN_PRIORITY[reason] ?? 40;
     for (const row of rows.filter((r) => r.depends_on.length === 0)) {
       await deps.boss.send(QUEUES.operation.name, { operationId: row.id }, { db: bossOnTransaction(trx), priority });
     }

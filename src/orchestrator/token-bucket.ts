@@ -50,15 +50,19 @@ export class TokenBucket {
       .execute();
   }
 
-  /** Takes one token if the bucket has one; otherwise says how long until it will. */
-  async tryTake(system: string): Promise<TakeResult> {
+  /**
+   * Takes one token if the bucket has one; otherwise says how long until it will. `reserve`
+   * tokens are left for priority work: an ordinary operation takes only when more than that is
+   * in the bucket, so a leaver's operation (reserve 0) gets the next token under a backlog.
+   */
+  async tryTake(system: string, reserve = 0): Promise<TakeResult> {
     const taken = await sql<{ tokens: number }>`
       update rate_limits
          set tokens = least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * refill_per_second) - 1,
              updated_at = clock_timestamp()
        where system = ${system}
          and (paused_until is null or paused_until <= clock_timestamp())
-         and least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * refill_per_second) >= 1
+         and least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * refill_per_second) >= 1 + least(${reserve}::float8, capacity - 1)
       returning tokens`.execute(this.#db);
     if (taken.rows.length > 0) return { granted: true };
 
@@ -78,10 +82,10 @@ export class TokenBucket {
    * Waits for a token up to `maxWaitMs`. Returns the wait still needed when the budget runs out,
    * so a job can be re-queued for later instead of holding a worker.
    */
-  async take(system: string, options: { maxWaitMs: number; signal?: AbortSignal }): Promise<TakeResult> {
+  async take(system: string, options: { maxWaitMs: number; signal?: AbortSignal; reserve?: number }): Promise<TakeResult> {
     const deadline = Date.now() + options.maxWaitMs;
     for (;;) {
-      const result = await this.tryTake(system);
+      const result = await this.tryTake(system, options.reserve ?? 0);
       if (result.granted) return result;
       const left = deadline - Date.now();
       if (result.waitMs > left || options.signal?.aborted) return result;
