@@ -17,6 +17,8 @@ export interface PeopleTable {
   /** The canonical HRIS record (the webhook's `data` fields and `attributes`). */
   data: Json;
   manager_id: string | null;
+  /** The SCIM user (scim_users.id) that drives this person, when an IdP pushes them over SCIM. */
+  scim_user_id: string | null;
   /** When the HRIS says the newest applied change happened; older events do not overwrite. */
   source_updated_at: Timestamp | null;
   created_at: CreatedAt;

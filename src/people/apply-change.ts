@@ -1,18 +1,18 @@
 import { sql, type Transaction } from 'kysely';
 import type { PgBoss } from 'pg-boss';
-import { canonicalJson } from '../canonical-json.js';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Database, PersonStatus } from '../db/schema.js';
 import { QUEUES } from '../orchestrator/queue.js';
-import type { PersonRecord } from './person-record.js';
+import { type PersonRecord, personContent } from './person-record.js';
 
 export type Classification = 'joiner' | 'mover' | 'leaver' | 'rehire' | 'none' | 'stale';
 
 export interface PersonChange {
-  /** Where it came from: `hris`, `bamboohr`, `scim`, `import`. */
+  /** Where it came from: `hris`, `bamboohr`, `scim`, `import`. With eventId, the idempotency key. */
   source: string;
   eventId: string;
   eventType: string;
+  /** When the source says the change happened; orders changes that arrive out of order. */
   occurredAt: Date;
   record: PersonRecord;
   /** Kept as received, for audit. */
@@ -25,38 +25,70 @@ export interface AppliedChange {
   duplicate: boolean;
   personId: string | null;
   classification: Classification | null;
+  /** The reconcile-person job enqueued for this change (null when nothing changed). */
   jobId: string | null;
+  /** A second reconcile-person job, deferred to the day after a future end_date. */
+  endDateJobId: string | null;
+}
+
+/** The payload of a reconcile-person job (the orchestrator's worker reads it). */
+export interface ReconcilePersonJob {
+  personId: string;
+  reason: Exclude<Classification, 'none' | 'stale'>;
+  eventId: string;
+  source: string;
 }
 
 /** Queue priority: leavers first (ARCHITECTURE.md → rules of the road), then joiners, then movers. */
-export const PRIORITY: Record<Exclude<Classification, 'none' | 'stale'>, number> = { leaver: 100, joiner: 60, rehire: 60, mover: 40 };
+export const PRIORITY: Record<ReconcilePersonJob['reason'], number> = { leaver: 100, joiner: 60, rehire: 60, mover: 40 };
 
 const DAY_MS = 86_400_000;
 
+/** 00:00 UTC of the day after `date`: access that ends "on" end_date lasts through that day, as the policy engine reads it. */
+function dayAfter(date: string): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + 1));
+}
+
 /**
- * Applies one HR change to the person store, inside the caller's transaction:
- * - the event is stored once per (source, event_id): a redelivery is a no-op;
- * - an event older than the person's last applied change is kept in history but changes nothing;
- * - the change is classified (joiner, mover, leaver, rehire) and a reconcile-person job is
- *   enqueued in the same transaction, deferred to the start date minus the lead time for a future
- *   joiner. A termination that arrives before the hire creates the person as terminated.
+ * Applies one HR change to the person store, inside the caller's transaction, so the person, the
+ * event and the reconcile job commit together or not at all (a transactional outbox):
+ * - the event is stored once per (source, event_id): a redelivery is a no-op (`duplicate`);
+ * - an event older than the person's last applied change is kept in history but changes nothing
+ *   (`stale`); at the same instant a termination wins, so any delivery order ends the same way;
+ * - a termination that arrives before the hire creates the person as terminated;
+ * - the change is classified: joiner (new active person), rehire (terminated → active), leaver
+ *   (terminated, or end_date already passed), mover (the record changed), none;
+ * - a reconcile-person job is enqueued on the same transaction, with a singletonKey per person and
+ *   leavers first; for someone whose start_date is ahead it waits until the start date minus the
+ *   lead time, and a future end_date gets its own job for the day after, so access ends on time.
  */
 export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss, change: PersonChange, options: { now?: Date; joinerLeadTimeMs?: number } = {}): Promise<AppliedChange> {
   const now = options.now ?? new Date();
+  const record = change.record;
+  const noJobs = { jobId: null, endDateJobId: null };
   const inserted = await trx
     .insertInto('person_events')
     .values({ source: change.source, event_id: change.eventId, event_type: change.eventType, occurred_at: change.occurredAt, payload: JSON.stringify(change.payload) })
     .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
     .returning('id')
     .executeTakeFirst();
-  if (!inserted) return { duplicate: true, personId: null, classification: null, jobId: null };
+  if (!inserted) return { duplicate: true, personId: null, classification: null, ...noJobs };
 
-  const existing = await trx.selectFrom('people').selectAll().where('employee_id', '=', change.record.employee_id).forUpdate().executeTakeFirst();
-  const status: PersonStatus = change.terminates || change.record.status === 'terminated' ? 'terminated' : 'active';
+  // Two first events for the same new person (a batch and a retry, two sources) would both find no
+  // row and both insert; this lock makes the second wait and see the first.
+  await sql`select pg_advisory_xact_lock(hashtext(${`person:${record.employee_id}`}))`.execute(trx);
+  const existing = await trx.selectFrom('people').selectAll().where('employee_id', '=', record.employee_id).forUpdate().executeTakeFirst();
 
-  if (existing?.source_updated_at && existing.source_updated_at.getTime() > change.occurredAt.getTime()) {
+  const today = now.toISOString().slice(0, 10);
+  const ended = typeof record.end_date === 'string' && record.end_date < today;
+  const status: PersonStatus = change.terminates || record.status === 'terminated' || ended ? 'terminated' : 'active';
+
+  const last = existing?.source_updated_at?.getTime();
+  const at = change.occurredAt.getTime();
+  if (existing && last !== undefined && (last > at || (last === at && existing.status === 'terminated' && status !== 'terminated'))) {
     await trx.updateTable('person_events').set({ person_id: existing.id, classification: 'stale' }).where('id', '=', inserted.id).execute();
-    return { duplicate: false, personId: existing.id, classification: 'stale', jobId: null };
+    return { duplicate: false, personId: existing.id, classification: 'stale', ...noJobs };
   }
 
   let classification: Classification;
@@ -64,45 +96,57 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   else if (existing.status === 'terminated' && status === 'active') classification = 'rehire';
   else if (existing.status !== 'terminated' && status === 'terminated') classification = 'leaver';
   else if (status === 'terminated') classification = 'none';
-  // Postgres reorders jsonb keys, so compare content, not text.
-  else classification = canonicalJson(existing.data) === canonicalJson(change.record) ? 'none' : 'mover';
+  else classification = personContent(existing.data) === personContent(record) ? 'none' : 'mover';
 
-  const manager = change.record.manager_email
-    ? await trx.selectFrom('people').select('id').where(sql`lower(email)`, '=', change.record.manager_email.toLowerCase()).where('employee_id', '<>', change.record.employee_id).executeTakeFirst()
+  const manager = record.manager_email
+    ? await trx.selectFrom('people').select('id').where(sql`lower(email)`, '=', record.manager_email.toLowerCase()).where('employee_id', '<>', record.employee_id).executeTakeFirst()
     : undefined;
   const values = {
-    email: change.record.email,
+    email: record.email,
     status,
-    data: JSON.stringify(change.record),
+    data: JSON.stringify(record),
     manager_id: manager?.id ?? null,
     source_updated_at: change.occurredAt,
     updated_at: now,
   };
   const person = existing
     ? await trx.updateTable('people').set(values).where('id', '=', existing.id).returning('id').executeTakeFirstOrThrow()
-    : await trx.insertInto('people').values({ employee_id: change.record.employee_id, ...values }).returning('id').executeTakeFirstOrThrow();
-  // People who named this person as manager before they existed now link to them.
-  if (!existing) {
+    : await trx.insertInto('people').values({ employee_id: record.employee_id, ...values }).returning('id').executeTakeFirstOrThrow();
+  // People who named this person as manager before they existed (or before this email) now link.
+  if (!existing || existing.email.toLowerCase() !== record.email.toLowerCase()) {
     await trx
       .updateTable('people')
       .set({ manager_id: person.id })
       .where('manager_id', 'is', null)
-      .where(sql`lower(data->>'manager_email')`, '=', change.record.email.toLowerCase())
+      .where(sql`lower(data->>'manager_email')`, '=', record.email.toLowerCase())
+      .where('id', '<>', person.id)
       .execute();
   }
 
   await trx.updateTable('person_events').set({ person_id: person.id, classification, applied: true }).where('id', '=', inserted.id).execute();
-  if (classification === 'none') return { duplicate: false, personId: person.id, classification, jobId: null };
+  if (classification === 'none') return { duplicate: false, personId: person.id, classification, ...noJobs };
+
+  const db = bossOnTransaction(trx);
+  const job = (reason: ReconcilePersonJob['reason'], startAfter?: Date) => {
+    const data: ReconcilePersonJob = { personId: person.id, reason, eventId: change.eventId, source: change.source };
+    // The reconcile-person queue is `standard`: a singletonKey labels jobs per person without
+    // deduplicating them. A `short` or `singleton` policy would drop a termination behind a
+    // deferred joiner job, so the queue must keep that policy.
+    return boss.send(QUEUES.reconcilePerson.name, data, { db, singletonKey: person.id, priority: PRIORITY[reason], ...(startAfter ? { startAfter } : {}) });
+  };
 
   let startAfter: Date | undefined;
-  if ((classification === 'joiner' || classification === 'rehire') && change.record.start_date) {
-    const start = Date.parse(`${change.record.start_date}T00:00:00Z`) - (options.joinerLeadTimeMs ?? DAY_MS);
+  if (classification !== 'leaver' && record.start_date) {
+    // Nobody is provisioned before their start date minus the lead time, whatever the change.
+    const start = Date.parse(`${record.start_date}T00:00:00Z`) - (options.joinerLeadTimeMs ?? DAY_MS);
     if (start > now.getTime()) startAfter = new Date(start);
   }
-  const jobId = await boss.send(
-    QUEUES.reconcilePerson.name,
-    { personId: person.id, reason: classification, eventId: change.eventId, source: change.source },
-    { db: bossOnTransaction(trx), priority: PRIORITY[classification], ...(startAfter ? { startAfter } : {}) },
-  );
-  return { duplicate: false, personId: person.id, classification, jobId };
+  const jobId = await job(classification, startAfter);
+
+  let endDateJobId: string | null = null;
+  const previousEnd = existing ? (existing.data as PersonRecord).end_date ?? null : null;
+  if (status === 'active' && record.end_date && (record.end_date !== previousEnd || classification === 'rehire')) {
+    endDateJobId = await job('leaver', dayAfter(record.end_date));
+  }
+  return { duplicate: false, personId: person.id, classification, jobId, endDateJobId };
 }

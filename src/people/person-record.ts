@@ -83,3 +83,25 @@ export function toFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
     message: issue.message,
   }));
 }
+
+/**
+ * The record's content for comparison: a field set to null, an empty `attributes` or an empty
+ * `groups` means the same as the field being absent (a CSV leaves cells empty where the webhook
+ * sends null), so they are dropped and keys are sorted.
+ */
+export function personContent(record: unknown): string {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = strip((value as Record<string, unknown>)[key]);
+      if (v === null || v === undefined) continue;
+      if (Array.isArray(v) && v.length === 0) continue;
+      if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+      out[key] = v;
+    }
+    return out;
+  };
+  return JSON.stringify(strip(record));
+}

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../db/database.js';
+import { applyPersonChange } from '../people/apply-change.js';
+import type { PeopleFile } from '../people/people-file.js';
+import { type PersonRecord, personContent } from '../people/person-record.js';
+
+export type ImportKind = 'hire' | 'update' | 'termination';
+
+export interface ImportItem {
+  kind: ImportKind;
+  record: PersonRecord;
+}
+
+export interface ImportSummary {
+  /** People in the file. */
+  total: number;
+  counts: Record<ImportKind, number>;
+  unchanged: number;
+  /** Changes of this file that an earlier run of the same file had already applied. */
+  duplicates: number;
+  plan: ImportItem[];
+}
+
+/** The file cannot be imported; `message` names every bad row. Nothing was applied. */
+export class ImportRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportRejected';
+  }
+}
+
+/** SCIM users without an employeeNumber get a placeholder id no HR export can list. */
+const SCIM_PLACEHOLDER = 'scim-';
+
+/**
+ * Accepts a parsed export (readPeopleFile / parsePeopleText) only when every row is valid, or
+ * refuses the whole file with each invalid row named: a nightly import that applied half a file
+ * would be worse than none.
+ */
+export function checkImport(parsed: PeopleFile, name: string): PersonRecord[] {
+  if (parsed.errors.length > 0) {
+    const lines = parsed.errors.map((e) => `${name}: row ${e.row}: ${e.path}: ${e.message}`);
+    throw new ImportRejected(`${lines.join('\n')}\n${parsed.errors.length} invalid value(s) in ${name}; nothing was imported. Fix them and import again.`);
+  }
+  if (parsed.records.length === 0) throw new ImportRejected(`${name} lists nobody; nothing was imported`);
+  const seen = new Set<string>();
+  for (const r of parsed.records) {
+    if (seen.has(r.employee_id)) throw new ImportRejected(`${name}: employee_id ${r.employee_id} appears more than once; nothing was imported`);
+    seen.add(r.employee_id);
+  }
+  return parsed.records;
+}
+
+/**
+ * Compares the export with the store: new people are hires, changed ones updates (a status flip is
+ * a hire or a termination), and with `full` every active person the file leaves out is terminated.
+ * People only SCIM knows (placeholder ids) are never terminated by a file that cannot list them.
+ */
+export async function planImport(db: Db, records: PersonRecord[], options: { full?: boolean } = {}): Promise<{ plan: ImportItem[]; unchanged: number }> {
+  const existing = new Map((await db.selectFrom('people').select(['employee_id', 'status', 'data']).execute()).map((p) => [p.employee_id, p]));
+  const plan: ImportItem[] = [];
+  let unchanged = 0;
+  for (const record of records) {
+    const current = existing.get(record.employee_id);
+    if (!current) plan.push({ kind: record.status === 'terminated' ? 'termination' : 'hire', record });
+    else if (personContent(current.data) === personContent(record)) unchanged++;
+    else if (record.status === 'terminated' && current.status !== 'terminated') plan.push({ kind: 'termination', record });
+    else if (record.status !== 'terminated' && current.status === 'terminated') plan.push({ kind: 'hire', record });
+    else plan.push({ kind: 'update', record });
+  }
+  if (options.full) {
+    const listed = new Set(records.map((r) => r.employee_id));
+    for (const [employeeId, current] of existing) {
+      if (listed.has(employeeId) || current.status === 'terminated' || employeeId.startsWith(SCIM_PLACEHOLDER)) continue;
+      plan.push({ kind: 'termination', record: { ...(current.data as PersonRecord), status: 'terminated' } });
+    }
+  }
+  return { plan, unchanged };
+}
+
+const EVENT_TYPES: Record<ImportKind, string> = { hire: 'employee.hired', update: 'employee.updated', termination: 'employee.terminated' };
+
+/**
+ * `gatehouse import`: the nightly-export pattern. Each difference becomes an event through the same
+ * path as the webhook, one transaction per person (with its reconcile job). Event ids derive from
+ * the file's content, so importing the same file twice changes nothing.
+ */
+export async function importPeople(
+  db: Db,
+  boss: PgBoss | undefined,
+  input: { records: PersonRecord[]; name: string; /** Identifies the file's content: event ids derive from it. */ digest: string },
+  options: { full?: boolean; dryRun?: boolean; now?: Date; joinerLeadTimeMs?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<ImportSummary> {
+  const { plan, unchanged } = await planImport(db, input.records, options);
+  const counts: Record<ImportKind, number> = { hire: 0, update: 0, termination: 0 };
+  for (const p of plan) counts[p.kind]++;
+  const summary: ImportSummary = { total: input.records.length, counts, unchanged, duplicates: 0, plan };
+  if (options.dryRun) return summary;
+  if (!boss) throw new Error('importPeople needs the queue unless dryRun is set');
+
+  const now = options.now ?? new Date();
+  options.onProgress?.(0, plan.length);
+  for (const [i, p] of plan.entries()) {
+    const applied = await db.transaction().execute((trx) =>
+      applyPersonChange(
+        trx,
+        boss,
+        {
+          source: 'import',
+          eventId: `${input.digest}:${p.kind}:${p.record.employee_id}`,
+          eventType: EVENT_TYPES[p.kind],
+          occurredAt: now,
+          record: p.record,
+          payload: { file: input.name, kind: p.kind, record: p.record },
+          terminates: p.kind === 'termination',
+        },
+        { now, joinerLeadTimeMs: options.joinerLeadTimeMs },
+      ),
+    );
+    if (applied.duplicate) summary.duplicates++;
+    options.onProgress?.(i + 1, plan.length);
+  }
+  return summary;
+}
+
+/** The digest that names a file's content in its event ids. */
+export function contentDigest(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex').slice(0, 16);
+}
