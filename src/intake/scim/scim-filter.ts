@@ -115,3 +115,23 @@ function test(f: Filter, resource: unknown): boolean {
     }
   }
 }
+
+/**
+ * When the whole filter is `<attribute> eq "<text>"` on one of `attributes` (what Okta and Entra
+ * send before every create: `userName eq "…"`, `externalId eq "…"`, `displayName eq "…"`), that
+ * attribute and value, so the lookup can use an index; otherwise undefined. The caller still
+ * applies the full filter to what the lookup returns.
+ */
+export function equalityOn(expression: string | undefined | null, attributes: string[]): { attribute: string; value: string } | undefined {
+  if (!expression || expression.trim() === '') return undefined;
+  let ast: Filter;
+  try {
+    ast = parse(quoteBareValues(expression));
+  } catch {
+    return undefined;
+  }
+  const c = ast as { op: string; attrPath?: string; compValue?: unknown };
+  if (c.op !== 'eq' || typeof c.compValue !== 'string' || typeof c.attrPath !== 'string') return undefined;
+  const attribute = attributes.find((a) => a.toLowerCase() === c.attrPath!.toLowerCase());
+  return attribute ? { attribute, value: c.compValue } : undefined;
+}

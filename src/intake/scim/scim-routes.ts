@@ -5,13 +5,13 @@ import type { PgBoss } from 'pg-boss';
 import { isDatabaseUnavailable } from '../../db/boss-transaction.js';
 import type { Db } from '../../db/database.js';
 import type { Database } from '../../db/schema.js';
-import { readBody } from '../../http/body.js';
+import { BodyTooLargeError, readBody } from '../../http/body.js';
 import type { Route } from '../../http/router.js';
 import { LIST_SCHEMA, resourceTypes, schemas, serviceProviderConfig } from './scim-discovery.js';
 import { ScimError, sendScim, sendScimError } from './scim-error.js';
-import { compileFilter } from './scim-filter.js';
+import { compileFilter, equalityOn } from './scim-filter.js';
 import { applyPatch, readPatch } from './scim-patch.js';
-import { assertUniqueUserName, findGroup, findUser, groupResource, setMembers, syncPerson, toBoolean, userResource, validateUser } from './scim-store.js';
+import { assertUniqueUserName, findGroup, findUser, type GroupRow, UUID, groupResource, groupResources, setMembers, type SyncOptions, syncPerson, toBoolean, type UserRow, userResource, userResources, validateUser } from './scim-store.js';
 
 export interface ScimDeps {
   db: Db;
@@ -23,6 +23,8 @@ export interface ScimDeps {
 type Obj = Record<string, unknown>;
 type Trx = Transaction<Database>;
 const PREFIX = '/scim/v2';
+/** The most resources one list response holds (ServiceProviderConfig → filter.maxResults). */
+const MAX_RESULTS = 200;
 
 /** Bearer token, compared in constant time (both sides hashed to equal length first). */
 function authorized(req: IncomingMessage, token: string): boolean {
@@ -60,12 +62,49 @@ function project(resource: Obj, url: URL): Obj {
   return Object.fromEntries(Object.entries(resource).filter(([k]) => !drop.has(k.toLowerCase()) || k === 'id' || k === 'schemas'));
 }
 
-function listResponse(resources: Obj[], url: URL): Obj {
+/** startIndex (1-based) and count (RFC 7644 §3.4.2.4): out-of-range values are clamped, not refused. */
+function paging(url: URL): { startIndex: number; count: number } {
   const startIndex = Math.max(1, Number.parseInt(url.searchParams.get('startIndex') ?? '1', 10) || 1);
   const requested = url.searchParams.get('count');
-  const count = Math.min(200, Math.max(0, requested === null ? 100 : Number.parseInt(requested, 10) || 0));
-  const page = resources.slice(startIndex - 1, startIndex - 1 + count);
-  return { schemas: [LIST_SCHEMA], totalResults: resources.length, startIndex, itemsPerPage: page.length, Resources: page.map((r) => project(r, url)) };
+  const count = Math.min(MAX_RESULTS, Math.max(0, requested === null ? MAX_RESULTS : Number.parseInt(requested, 10) || 0));
+  return { startIndex, count };
+}
+
+function listBody(page: Obj[], totalResults: number, url: URL): Obj {
+  return { schemas: [LIST_SCHEMA], totalResults, startIndex: paging(url).startIndex, itemsPerPage: page.length, Resources: page.map((r) => project(r, url)) };
+}
+
+function listResponse(resources: Obj[], url: URL): Obj {
+  const { startIndex, count } = paging(url);
+  return listBody(resources.slice(startIndex - 1, startIndex - 1 + count), resources.length, url);
+}
+
+/**
+ * If-Match (RFC 7644 §3.14): a client that sends the version it last read gets 412 instead of
+ * overwriting a change it has not seen. Without the header the write goes ahead.
+ */
+function checkIfMatch(req: IncomingMessage, version: number): void {
+  const header = req.headers['if-match'];
+  if (!header || header.trim() === '*') return;
+  const current = `W/"${version}"`;
+  const given = header.split(',').map((t) => t.trim());
+  if (!given.some((t) => t === current || t === `"${version}"`)) throw new ScimError(412, `the resource has changed: its version is ${current}, the request named ${header}`);
+}
+
+/**
+ * A table-backed list: with no filter the page is read with LIMIT/OFFSET; an equality on an indexed
+ * attribute narrows the rows in SQL; any other filter is evaluated over the rows in memory.
+ */
+async function listTable<Row extends { id: string }>(url: URL, opts: { count(): Promise<number>; page(offset: number, limit: number): Promise<Row[]>; matching(eq: { attribute: string; value: string } | undefined): Promise<Row[]>; build(rows: Row[]): Promise<Obj[]>; indexed: string[] }): Promise<Obj> {
+  const filter = url.searchParams.get('filter');
+  const matches = compileFilter(filter);
+  const { startIndex, count } = paging(url);
+  if (!filter || filter.trim() === '') {
+    const total = await opts.count();
+    return listBody(await opts.build(await opts.page(startIndex - 1, count)), total, url);
+  }
+  const resources = (await opts.build(await opts.matching(equalityOn(filter, opts.indexed)))).filter(matches);
+  return listResponse(resources, url);
 }
 
 /**
@@ -83,27 +122,41 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
         await fn(req, res, params, url);
       } catch (error) {
         if (error instanceof ScimError) sendScimError(res, error);
+        else if (error instanceof BodyTooLargeError) sendScimError(res, new ScimError(413, `the request body is larger than ${error.limitBytes} bytes`));
         else if (isDatabaseUnavailable(error)) sendScimError(res, new ScimError(503, 'the database is unavailable; retry later'));
         else if ((error as { code?: string }).code === '23505') sendScimError(res, new ScimError(409, 'a resource with that unique attribute already exists', 'uniqueness'));
         else throw error;
       }
     };
   const tx = <T>(fn: (trx: Trx) => Promise<T>) => deps.db.transaction().execute(fn);
-  const sync = (trx: Trx, userId: string, deleted = false) => syncPerson(trx, deps.boss, userId, { deleted, joinerLeadTimeMs: deps.joinerLeadTimeMs });
+  const sync = (trx: Trx, userId: string, options: Omit<SyncOptions, 'joinerLeadTimeMs'> = {}) => syncPerson(trx, deps.boss, userId, { ...options, joinerLeadTimeMs: deps.joinerLeadTimeMs });
 
   const userNotFound = (id: string) => new ScimError(404, `User ${id} not found`);
   const groupNotFound = (id: string) => new ScimError(404, `Group ${id} not found`);
 
-  async function writeUser(trx: Trx, id: string | undefined, body: unknown) {
+  /** Creates (no `previous`) or replaces a user, then drives its person in the same transaction. */
+  async function writeUser(trx: Trx, previous: UserRow | undefined, body: unknown) {
     const { resource, userName, active, externalId } = validateUser(body);
-    await assertUniqueUserName(trx, userName, id);
+    await assertUniqueUserName(trx, userName, previous?.id);
     const values = { user_name: userName, active, external_id: externalId, resource: JSON.stringify(resource), updated_at: new Date() };
-    const row = id
-      ? await trx.updateTable('scim_users').set({ ...values, version: sql`version + 1` }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    const row = previous
+      ? await trx.updateTable('scim_users').set({ ...values, version: sql`version + 1` }).where('id', '=', previous.id).returningAll().executeTakeFirstOrThrow()
       : await trx.insertInto('scim_users').values(values).returningAll().executeTakeFirstOrThrow();
-    await sync(trx, row.id);
+    await sync(trx, row.id, { activeChanged: !previous || previous.active !== row.active, previous: (previous?.resource as Obj | undefined) ?? null });
     return row;
   }
+
+  /** A user row for writing: locked, so two concurrent PATCHes apply one after the other. */
+  const lockUser = async (trx: Trx, id: string) => {
+    if (!(await findUser(trx, id))) throw userNotFound(id);
+    return trx.selectFrom('scim_users').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+  };
+  const lockGroup = async (trx: Trx, id: string) => {
+    if (!(await findGroup(trx, id))) throw groupNotFound(id);
+    return trx.selectFrom('scim_groups').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+  };
+  /** RFC 7644 §3.5.2: 204 unless the client asked for a representation with attributes=/excludedAttributes=. */
+  const wantsBody = (url: URL) => url.searchParams.has('attributes') || url.searchParams.has('excludedAttributes');
 
   const members = (value: unknown): { value: string; display: string | null }[] => {
     if (value === undefined || value === null) return [];
@@ -144,17 +197,23 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       method: 'GET',
       path: `${PREFIX}/Users`,
       handler: handle(async (req, res, _p, url) => {
-        const matches = compileFilter(url.searchParams.get('filter'));
-        const out = await tx(async (trx) => {
-          const rows = await trx.selectFrom('scim_users').selectAll().orderBy('created_at').orderBy('id').execute();
-          const resources: Obj[] = [];
-          for (const row of rows) {
-            const resource = await userResource(trx, baseUrl(req), row);
-            if (matches(resource)) resources.push(resource);
-          }
-          return resources;
-        });
-        sendScim(res, 200, listResponse(out, url));
+        const base = baseUrl(req);
+        const body = await tx((trx) =>
+          listTable<UserRow>(url, {
+            indexed: ['userName', 'externalId', 'id'],
+            count: async () => Number((await trx.selectFrom('scim_users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+            page: (offset, limit) => trx.selectFrom('scim_users').selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute(),
+            matching: (eq) => {
+              let q = trx.selectFrom('scim_users').selectAll().orderBy('created_at').orderBy('id');
+              if (eq?.attribute === 'userName') q = q.where(sql`lower(user_name)`, '=', eq.value.toLowerCase());
+              else if (eq?.attribute === 'externalId') q = q.where(sql`lower(external_id)`, '=', eq.value.toLowerCase());
+              else if (eq?.attribute === 'id') q = UUID.test(eq.value) ? q.where('id', '=', eq.value) : q.where(sql<boolean>`false`);
+              return q.execute();
+            },
+            build: (rows) => userResources(trx, base, rows),
+          }),
+        );
+        sendScim(res, 200, body);
       }),
     },
     {
@@ -184,8 +243,9 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       handler: handle(async (req, res, p, url) => {
         const body = await readJson(req);
         const resource = await tx(async (trx) => {
-          if (!(await findUser(trx, p.id!))) throw userNotFound(p.id!);
-          return userResource(trx, baseUrl(req), await writeUser(trx, p.id, body));
+          const row = await lockUser(trx, p.id!);
+          checkIfMatch(req, row.version);
+          return userResource(trx, baseUrl(req), await writeUser(trx, row, body));
         });
         sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
       }),
@@ -193,28 +253,30 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
     {
       method: 'PATCH',
       path: `${PREFIX}/Users/:id`,
-      handler: handle(async (req, res, p) => {
+      handler: handle(async (req, res, p, url) => {
         const operations = readPatch(await readJson(req));
-        await tx(async (trx) => {
-          const row = await findUser(trx, p.id!);
-          if (!row) throw userNotFound(p.id!);
+        const resource = await tx(async (trx) => {
+          const row = await lockUser(trx, p.id!);
+          checkIfMatch(req, row.version);
           const current = { ...(row.resource as Obj), userName: row.user_name, active: row.active };
           const patched = applyPatch(current, operations);
           if (patched.active !== undefined) patched.active = toBoolean(patched.active, 'active');
-          await writeUser(trx, row.id, patched);
+          return userResource(trx, baseUrl(req), await writeUser(trx, row, patched));
         });
         // RFC 7644 §3.5.2 allows 200 with the resource or 204; Entra ID expects 204.
-        sendScim(res, 204, undefined);
+        if (wantsBody(url)) sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
+        else sendScim(res, 204, undefined, { etag: String((resource.meta as Obj).version) });
       }),
     },
     {
       method: 'DELETE',
       path: `${PREFIX}/Users/:id`,
-      handler: handle(async (_req, res, p) => {
+      handler: handle(async (req, res, p) => {
         await tx(async (trx) => {
-          if (!(await findUser(trx, p.id!))) throw userNotFound(p.id!);
+          const row = await lockUser(trx, p.id!);
+          checkIfMatch(req, row.version);
           // A deleted user is a leaver: terminate the person before the SCIM record goes.
-          await sync(trx, p.id!, true);
+          await sync(trx, p.id!, { deleted: true });
           await trx.deleteFrom('scim_users').where('id', '=', p.id!).execute();
         });
         sendScim(res, 204, undefined);
@@ -225,17 +287,23 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       method: 'GET',
       path: `${PREFIX}/Groups`,
       handler: handle(async (req, res, _p, url) => {
-        const matches = compileFilter(url.searchParams.get('filter'));
-        const out = await tx(async (trx) => {
-          const rows = await trx.selectFrom('scim_groups').selectAll().orderBy('created_at').orderBy('id').execute();
-          const resources: Obj[] = [];
-          for (const row of rows) {
-            const resource = await groupResource(trx, baseUrl(req), row);
-            if (matches(resource)) resources.push(resource);
-          }
-          return resources;
-        });
-        sendScim(res, 200, listResponse(out, url));
+        const base = baseUrl(req);
+        const body = await tx((trx) =>
+          listTable<GroupRow>(url, {
+            indexed: ['displayName', 'externalId', 'id'],
+            count: async () => Number((await trx.selectFrom('scim_groups').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+            page: (offset, limit) => trx.selectFrom('scim_groups').selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute(),
+            matching: (eq) => {
+              let q = trx.selectFrom('scim_groups').selectAll().orderBy('created_at').orderBy('id');
+              if (eq?.attribute === 'displayName') q = q.where(sql`lower(display_name)`, '=', eq.value.toLowerCase());
+              else if (eq?.attribute === 'externalId') q = q.where(sql`lower(external_id)`, '=', eq.value.toLowerCase());
+              else if (eq?.attribute === 'id') q = UUID.test(eq.value) ? q.where('id', '=', eq.value) : q.where(sql<boolean>`false`);
+              return q.execute();
+            },
+            build: (rows) => groupResources(trx, base, rows),
+          }),
+        );
+        sendScim(res, 200, body);
       }),
     },
     {
@@ -281,7 +349,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
         const displayName = body?.displayName;
         if (typeof displayName !== 'string' || displayName.trim() === '') throw new ScimError(400, 'displayName is required', 'invalidValue');
         const resource = await tx(async (trx) => {
-          if (!(await findGroup(trx, p.id!))) throw groupNotFound(p.id!);
+          checkIfMatch(req, (await lockGroup(trx, p.id!)).version);
           const { id: _i, meta: _m, schemas: _s, members: m, displayName: _d, ...rest } = body;
           const row = await trx
             .updateTable('scim_groups')
@@ -301,8 +369,8 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       handler: handle(async (req, res, p) => {
         const operations = readPatch(await readJson(req));
         await tx(async (trx) => {
-          const row = await findGroup(trx, p.id!);
-          if (!row) throw groupNotFound(p.id!);
+          const row = await lockGroup(trx, p.id!);
+          checkIfMatch(req, row.version);
           const touched = new Set<string>();
           const memberOps: { mode: 'add' | 'remove' | 'replace'; ids: { value: string; display: string | null }[]; filter?: (x: unknown) => boolean }[] = [];
           const current = { ...(row.resource as Obj), displayName: row.display_name };
@@ -334,9 +402,9 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
     {
       method: 'DELETE',
       path: `${PREFIX}/Groups/:id`,
-      handler: handle(async (_req, res, p) => {
+      handler: handle(async (req, res, p) => {
         await tx(async (trx) => {
-          if (!(await findGroup(trx, p.id!))) throw groupNotFound(p.id!);
+          checkIfMatch(req, (await lockGroup(trx, p.id!)).version);
           const memberIds = (await trx.selectFrom('scim_group_members').select('user_id').where('group_id', '=', p.id!).execute()).map((r) => r.user_id);
           await trx.deleteFrom('scim_groups').where('id', '=', p.id!).execute();
           for (const id of memberIds) await sync(trx, id);

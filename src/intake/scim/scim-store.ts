@@ -4,14 +4,14 @@ import type { PgBoss } from 'pg-boss';
 import type { Selectable } from 'kysely';
 import type { Database, ScimGroupsTable, ScimUsersTable } from '../../db/schema.js';
 import { applyPersonChange } from '../../people/apply-change.js';
-import { personRecordSchema } from '../../people/person-record.js';
+import { type PersonRecord, personRecordSchema } from '../../people/person-record.js';
 import { ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './scim-discovery.js';
 import { ScimError } from './scim-error.js';
 
 type Obj = Record<string, unknown>;
 type Trx = Transaction<Database>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Entra sends booleans as "True"/"False" strings; RFC 7643 says boolean. Accept both. */
 export function toBoolean(value: unknown, field: string): boolean {
@@ -53,43 +53,54 @@ function meta(type: 'User' | 'Group', base: string, row: { id: string; created_a
 export type UserRow = Selectable<ScimUsersTable>;
 export type GroupRow = Selectable<ScimGroupsTable>;
 
-export async function userResource(db: Trx, base: string, row: UserRow): Promise<Obj> {
-  const groups = await db
+/** User resources for many rows with one membership query (a list of 10,000 users is one round trip, not 10,000). */
+export async function userResources(db: Trx, base: string, rows: UserRow[]): Promise<Obj[]> {
+  if (rows.length === 0) return [];
+  const memberships = await db
     .selectFrom('scim_group_members')
     .innerJoin('scim_groups', 'scim_groups.id', 'scim_group_members.group_id')
-    .select(['scim_groups.id', 'scim_groups.display_name'])
-    .where('scim_group_members.user_id', '=', row.id)
+    .select(['scim_group_members.user_id', 'scim_groups.id', 'scim_groups.display_name'])
+    .where(sql<boolean>`scim_group_members.user_id = any(${rows.map((r) => r.id)}::uuid[])`)
     .orderBy('scim_groups.display_name')
     .execute();
-  const resource = row.resource as Obj;
-  const schemas = [USER_SCHEMA, ...(resource[ENTERPRISE_SCHEMA] ? [ENTERPRISE_SCHEMA] : [])];
-  return {
-    schemas,
-    id: row.id,
-    ...resource,
-    userName: row.user_name,
-    active: row.active,
-    groups: groups.map((g) => ({ value: g.id, display: g.display_name, $ref: `${base}/Groups/${g.id}` })),
-    meta: meta('User', base, row),
-  };
+  const groupsOf = new Map<string, { value: string; display: string; $ref: string }[]>();
+  for (const m of memberships) {
+    const list = groupsOf.get(m.user_id) ?? [];
+    list.push({ value: m.id, display: m.display_name, $ref: `${base}/Groups/${m.id}` });
+    groupsOf.set(m.user_id, list);
+  }
+  return rows.map((row) => {
+    const resource = row.resource as Obj;
+    const schemas = [USER_SCHEMA, ...(resource[ENTERPRISE_SCHEMA] ? [ENTERPRISE_SCHEMA] : [])];
+    return { schemas, id: row.id, ...resource, userName: row.user_name, active: row.active, groups: groupsOf.get(row.id) ?? [], meta: meta('User', base, row) };
+  });
 }
 
-export async function groupResource(db: Trx, base: string, row: GroupRow): Promise<Obj> {
+export async function userResource(db: Trx, base: string, row: UserRow): Promise<Obj> {
+  return (await userResources(db, base, [row]))[0]!;
+}
+
+/** Group resources for many rows with one member query. */
+export async function groupResources(db: Trx, base: string, rows: GroupRow[]): Promise<Obj[]> {
+  if (rows.length === 0) return [];
   const members = await db
     .selectFrom('scim_group_members')
     .innerJoin('scim_users', 'scim_users.id', 'scim_group_members.user_id')
-    .select(['scim_users.id', 'scim_users.user_name', 'scim_group_members.display', sql<string | null>`scim_users.resource->>'displayName'`.as('display_name')])
-    .where('scim_group_members.group_id', '=', row.id)
+    .select(['scim_group_members.group_id', 'scim_users.id', 'scim_users.user_name', 'scim_group_members.display', sql<string | null>`scim_users.resource->>'displayName'`.as('display_name')])
+    .where(sql<boolean>`scim_group_members.group_id = any(${rows.map((r) => r.id)}::uuid[])`)
     .orderBy('scim_users.user_name')
     .execute();
-  return {
-    schemas: [GROUP_SCHEMA],
-    id: row.id,
-    ...(row.resource as Obj),
-    displayName: row.display_name,
-    members: members.map((m) => ({ value: m.id, display: m.display ?? m.display_name ?? m.user_name, $ref: `${base}/Users/${m.id}` })),
-    meta: meta('Group', base, row),
-  };
+  const membersOf = new Map<string, { value: string; display: string; $ref: string }[]>();
+  for (const m of members) {
+    const list = membersOf.get(m.group_id) ?? [];
+    list.push({ value: m.id, display: m.display ?? m.display_name ?? m.user_name, $ref: `${base}/Users/${m.id}` });
+    membersOf.set(m.group_id, list);
+  }
+  return rows.map((row) => ({ schemas: [GROUP_SCHEMA], id: row.id, ...(row.resource as Obj), displayName: row.display_name, members: membersOf.get(row.id) ?? [], meta: meta('Group', base, row) }));
+}
+
+export async function groupResource(db: Trx, base: string, row: GroupRow): Promise<Obj> {
+  return (await groupResources(db, base, [row]))[0]!;
 }
 
 export async function findUser(db: Trx, id: string) {
@@ -128,47 +139,118 @@ export async function setMembers(db: Trx, groupId: string, members: { value: str
   return [...new Set([...before, ...unique])];
 }
 
+const SCIM_PLACEHOLDER = 'scim-';
+
+/** The person fields a SCIM User carries (RFC 7643 §4.1 and §4.3), for the attributes it has. */
+function personFields(resource: Obj | null | undefined, managerEmail: string | undefined): Record<string, unknown> {
+  if (!resource) return {};
+  const enterprise = (resource[ENTERPRISE_SCHEMA] ?? {}) as Obj;
+  const name = (resource.name ?? {}) as Obj;
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+  const fields: Record<string, unknown> = {
+    first_name: text(name.givenName),
+    last_name: text(name.familyName),
+    job_title: text(resource.title),
+    department: text(enterprise.department),
+    cost_center: text(enterprise.costCenter),
+    manager_email: managerEmail,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+function primaryEmail(resource: Obj, userName: string): string {
+  const emails = Array.isArray(resource.emails) ? (resource.emails as unknown[]).filter((e): e is Obj => Boolean(e) && typeof e === 'object') : [];
+  const chosen = emails.find((e) => e.primary === true || e.primary === 'True') ?? emails.find((e) => e.type === 'work') ?? emails[0];
+  return typeof chosen?.value === 'string' ? chosen.value : userName;
+}
+
+export interface SyncOptions {
+  /** DELETE: the person is terminated and unlinked. */
+  deleted?: boolean;
+  /**
+   * The request created the user or changed its `active`. Only then does SCIM decide the person's
+   * status: an IdP pushing a group change for a user the HRIS terminated must not rehire them.
+   */
+  activeChanged?: boolean;
+  /** The resource before this request: attributes it had and this one lacks are cleared. */
+  previous?: Obj | null;
+  joinerLeadTimeMs?: number;
+}
+
+async function changePerson(db: Trx, boss: PgBoss, record: PersonRecord, eventType: string, payload: unknown, terminates: boolean, joinerLeadTimeMs?: number) {
+  return applyPersonChange(db, boss, { source: 'scim', eventId: randomUUID(), eventType, occurredAt: new Date(), record, payload, terminates }, { joinerLeadTimeMs });
+}
+
 /**
- * Drives the person behind a SCIM user through the same path as the HRIS webhook. A user the
- * person record cannot describe (no email anywhere) is stored as SCIM data only.
+ * Drives the person behind a SCIM user through the same path as the HRIS webhook. The person is
+ * found by the user's link, else by employeeNumber, else by email (an HRIS already knows them),
+ * else gets a placeholder id `scim-<user id>`. SCIM's attributes are merged over what the store
+ * knows, so fields only the HRIS sends (team, start_date, …) survive an IdP update. A user the
+ * person record cannot describe (no usable email) stays SCIM data only.
  */
-export async function syncPerson(db: Trx, boss: PgBoss, userId: string, options: { deleted?: boolean; joinerLeadTimeMs?: number } = {}): Promise<void> {
+export async function syncPerson(db: Trx, boss: PgBoss, userId: string, options: SyncOptions = {}): Promise<void> {
   const user = await findUser(db, userId);
   if (!user) return;
-  const r = user.resource as Obj;
-  const enterprise = (r[ENTERPRISE_SCHEMA] ?? {}) as Obj;
-  const emails = Array.isArray(r.emails) ? (r.emails as unknown[]).filter((e): e is Obj => Boolean(e) && typeof e === 'object') : [];
-  const email = (emails.find((e) => e.primary === true || e.primary === 'True') ?? emails.find((e) => e.type === 'work') ?? emails[0])?.value ?? user.user_name;
-  const name = (r.name ?? {}) as Obj;
-  const managerId = (enterprise.manager as Obj | undefined)?.value;
-  const manager = typeof managerId === 'string' ? await findUser(db, managerId) : undefined;
+  const resource = user.resource as Obj;
+  const enterprise = (resource[ENTERPRISE_SCHEMA] ?? {}) as Obj;
+  const email = primaryEmail(resource, user.user_name);
+  const employeeNumber = typeof enterprise.employeeNumber === 'string' && enterprise.employeeNumber.trim() !== '' ? enterprise.employeeNumber.trim() : undefined;
+
+  const linked = await db.selectFrom('people').selectAll().where('scim_user_id', '=', user.id).executeTakeFirst();
+  let employeeId: string;
+  if (employeeNumber) {
+    employeeId = employeeNumber;
+    if (linked && linked.employee_id !== employeeNumber) {
+      const taken = await db.selectFrom('people').select('id').where('employee_id', '=', employeeNumber).executeTakeFirst();
+      if (!taken && linked.employee_id.startsWith(SCIM_PLACEHOLDER)) {
+        // The placeholder learns its real id: same person, renamed.
+        await db.updateTable('people').set({ employee_id: employeeNumber }).where('id', '=', linked.id).execute();
+      } else {
+        // The user now names someone else: the old link goes, and a placeholder person that
+        // stood for this user is terminated rather than left active beside the real one.
+        await db.updateTable('people').set({ scim_user_id: null }).where('id', '=', linked.id).execute();
+        if (linked.employee_id.startsWith(SCIM_PLACEHOLDER) && linked.status !== 'terminated') {
+          const old = personRecordSchema.safeParse({ ...(linked.data as Obj), status: 'terminated' });
+          if (old.success) await changePerson(db, boss, old.data, 'scim.unlinked', { userId, employeeNumber }, true, options.joinerLeadTimeMs);
+        }
+      }
+    }
+  } else if (linked) {
+    employeeId = linked.employee_id;
+  } else {
+    const byEmail = await db.selectFrom('people').select('employee_id').where(sql`lower(email)`, '=', email.toLowerCase()).where('scim_user_id', 'is', null).executeTakeFirst();
+    employeeId = byEmail?.employee_id ?? `${SCIM_PLACEHOLDER}${user.id}`;
+  }
+  const stored = await db.selectFrom('people').select(['data', 'status']).where('employee_id', '=', employeeId).executeTakeFirst();
+
+  const managerOf = async (r: Obj | null | undefined) => {
+    const managerId = ((r?.[ENTERPRISE_SCHEMA] as Obj | undefined)?.manager as Obj | undefined)?.value;
+    const manager = typeof managerId === 'string' ? await findUser(db, managerId) : undefined;
+    return manager ? primaryEmail(manager.resource as Obj, manager.user_name) : undefined;
+  };
+  const now = personFields(resource, await managerOf(resource));
+  const before = personFields(options.previous, await managerOf(options.previous));
+  const cleared = Object.fromEntries(Object.keys(before).filter((k) => !(k in now)).map((k) => [k, k === 'first_name' || k === 'last_name' ? undefined : null]));
   const groups = (
     await db.selectFrom('scim_group_members').innerJoin('scim_groups', 'scim_groups.id', 'scim_group_members.group_id').select('scim_groups.display_name').where('user_id', '=', userId).execute()
   ).map((g) => g.display_name);
-  const record = personRecordSchema.safeParse({
-    employee_id: (enterprise.employeeNumber as string | undefined) || `scim-${user.id}`,
-    email,
-    first_name: name.givenName ?? undefined,
-    last_name: name.familyName ?? undefined,
-    job_title: r.title ?? undefined,
-    department: enterprise.department ?? undefined,
-    manager_email: manager ? ((manager.resource as Obj).emails as Obj[] | undefined)?.[0]?.value ?? manager.user_name : undefined,
-    status: options.deleted || !user.active ? 'terminated' : 'active',
-    groups: groups.sort(),
-  });
+
+  const scimStatus = options.deleted || !user.active ? 'terminated' : 'active';
+  const status = stored && !options.activeChanged && !options.deleted ? (stored.status === 'terminated' ? 'terminated' : 'active') : scimStatus;
+  const record = personRecordSchema.safeParse({ ...((stored?.data as Obj) ?? {}), ...cleared, ...now, employee_id: employeeId, email, groups: groups.sort(), status });
   if (!record.success) return;
-  await applyPersonChange(
+  const applied = await changePerson(
     db,
     boss,
-    {
-      source: 'scim',
-      eventId: randomUUID(),
-      eventType: options.deleted ? 'scim.deleted' : 'scim.updated',
-      occurredAt: new Date(),
-      record: record.data,
-      payload: { userId, resource: r, active: user.active, deleted: Boolean(options.deleted) },
-      terminates: Boolean(options.deleted) || !user.active,
-    },
-    { joinerLeadTimeMs: options.joinerLeadTimeMs },
+    record.data,
+    options.deleted ? 'scim.deleted' : 'scim.updated',
+    { userId, resource, active: user.active, deleted: Boolean(options.deleted) },
+    status === 'terminated' && (Boolean(options.deleted) || Boolean(options.activeChanged)),
+    options.joinerLeadTimeMs,
   );
+  if (applied.personId) {
+    const link = options.deleted ? null : user.id;
+    if (link) await db.updateTable('people').set({ scim_user_id: null }).where('scim_user_id', '=', link).where('id', '<>', applied.personId).execute();
+    await db.updateTable('people').set({ scim_user_id: link }).where('id', '=', applied.personId).execute();
+  }
 }
