@@ -5,7 +5,8 @@ import { readBody, sendJson } from '../http/body.js';
 import type { Route } from '../http/router.js';
 import { applyPersonChange } from '../people/apply-change.js';
 import { type FieldError, personRecordSchema, toFieldErrors } from '../people/person-record.js';
-import { type BambooFieldMap, bambooBodySchema, mapBambooEmployee, verifyBambooSignature } from './bamboohr.js';
+import { recordEvent } from '../people/record-event.js';
+import { type BambooFieldMap, bambooBodySchema, isEventBasedPayload, mapBambooEmployee, verifyBambooSignature } from './bamboohr.js';
 
 export interface BambooDeps {
   db: Db;
@@ -26,7 +27,11 @@ class Invalid extends Error {
 /**
  * `POST /hris/bamboohr`: BambooHR's field-based webhook, verified with its private key, mapped to
  * canonical person changes. An Updated event carries only the posted fields, so it is merged over
- * the stored record (read FOR UPDATE in the same transaction) before validation.
+ * the stored record (read FOR UPDATE in the same transaction) before validation. All employees of
+ * one post commit together or, if any is invalid, none does (400 naming each). Responses as for
+ * `/hris/events`: 202 `{"accepted":true,"employees":[{"id","status":"accepted|recorded|duplicate"}]}`
+ * (`recorded`: kept in history, nothing to apply), 200 with `"duplicate":true` when all were
+ * already stored, 401, 400, 413, 503.
  */
 export function createBambooRoutes(deps: BambooDeps): Route[] {
   return [
@@ -51,6 +56,12 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
           sendJson(res, 400, { errors: [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }] });
           return;
         }
+        if (isEventBasedPayload(json)) {
+          sendJson(res, 400, {
+            errors: [{ path: 'type', message: 'this is an Event-Based webhook, which carries no field values; in BambooHR (Account Settings → Webhooks) choose the Field-Based data structure and post the fields Gatehouse maps (README → BambooHR)' }],
+          });
+          return;
+        }
         const body = bambooBodySchema.safeParse(json);
         if (!body.success) {
           sendJson(res, 400, { errors: toFieldErrors(body.error) });
@@ -58,31 +69,36 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
         }
         try {
           const results = await deps.db.transaction().execute(async (trx) => {
-            const out: { id: string; status: string }[] = [];
+            const out: { id: string; status: 'accepted' | 'duplicate' | 'recorded' }[] = [];
             const errors: FieldError[] = [];
             for (const [i, employee] of body.data.employees.entries()) {
               const mapped = mapBambooEmployee(employee, deps.fieldMap);
               errors.push(...mapped.errors.map((e) => ({ ...e, path: `employees.${i}.${e.path}` })));
-              const stored = await trx.selectFrom('people').select('data').where('employee_id', '=', String(mapped.fields.employee_id)).forUpdate().executeTakeFirst();
+              const employeeId = String(mapped.fields.employee_id);
+              const stored = await trx.selectFrom('people').select(['id', 'data']).where('employee_id', '=', employeeId).forUpdate().executeTakeFirst();
+              const event = { source: 'bamboohr', eventId: `${employee.id}:${employee.action}:${employee.timestamp}`, eventType: `employee.${employee.action.toLowerCase()}`, occurredAt: new Date(employee.timestamp), payload: employee };
+              const carriesFields = Object.keys(employee.fields).length > 0;
+              if (!stored && (employee.action === 'Deleted' || (employee.action === 'Created' && !carriesFields))) {
+                // Nothing to apply yet (Created and Deleted come without fields, per BambooHR's
+                // docs): keep it in history and acknowledge, or BambooHR retries it forever.
+                if (errors.length === 0) {
+                  const kept = await recordEvent(trx, { ...event, reason: employee.action === 'Deleted' ? 'deletion of an employee Gatehouse never saw' : 'Created carries no fields; the person is created by the Updated that follows' });
+                  out.push({ id: employee.id, status: kept.duplicate ? 'duplicate' : 'recorded' });
+                }
+                continue;
+              }
               const merged = { ...((stored?.data as Record<string, unknown>) ?? {}), ...mapped.fields, ...(employee.action === 'Deleted' ? { status: 'terminated' } : {}) };
               const record = personRecordSchema.safeParse(merged);
               if (!record.success) {
-                errors.push(...toFieldErrors(record.error, `employees.${i}`));
+                const unknown = stored ? '' : ` (BambooHR employee ${employee.id} is new to Gatehouse, so the webhook must post every mapped field it needs; see BAMBOOHR_FIELD_MAP)`;
+                errors.push(...toFieldErrors(record.error, `employees.${i}`).map((e) => ({ ...e, message: `${e.message}${unknown}` })));
                 continue;
               }
               if (errors.length > 0) continue;
               const applied = await applyPersonChange(
                 trx,
                 deps.boss,
-                {
-                  source: 'bamboohr',
-                  eventId: `${employee.id}:${employee.action}:${employee.timestamp}`,
-                  eventType: `employee.${employee.action.toLowerCase()}`,
-                  occurredAt: new Date(employee.timestamp),
-                  record: record.data,
-                  payload: employee,
-                  terminates: employee.action === 'Deleted' || record.data.status === 'terminated',
-                },
+                { ...event, record: record.data, terminates: employee.action === 'Deleted' || record.data.status === 'terminated' },
                 { joinerLeadTimeMs: deps.joinerLeadTimeMs },
               );
               out.push({ id: employee.id, status: applied.duplicate ? 'duplicate' : 'accepted' });
@@ -90,8 +106,9 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
             if (errors.length > 0) throw new Invalid(errors);
             return out;
           });
-          const accepted = results.some((r) => r.status === 'accepted');
-          sendJson(res, accepted ? 202 : 200, { accepted, employees: results });
+          // 202 when anything new was committed; 200 when every employee was already stored.
+          const fresh = results.some((r) => r.status !== 'duplicate');
+          sendJson(res, fresh ? 202 : 200, { accepted: fresh, ...(fresh ? {} : { duplicate: true }), employees: results });
         } catch (error) {
           if (error instanceof Invalid) {
             sendJson(res, 400, { errors: error.errors });

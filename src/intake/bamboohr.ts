@@ -4,11 +4,15 @@ import type { FieldError } from '../people/person-record.js';
 import { TOLERANCE_SECONDS } from './hris-signature.js';
 
 /**
- * BambooHR's field-based ("global") webhooks
- * (https://documentation.bamboohr.com/docs/field-based-webhooks, .../docs/webhooks → Security):
- * `{"employees":[{"id","action":"Created|Updated|Deleted","timestamp","changedFields":[…],
- * "fields":{<field name>: value}}]}`, signed with the webhook's private key as
- * `X-BambooHR-Signature: hex(HMAC-SHA256(key, <raw body><X-BambooHR-Timestamp>))`.
+ * BambooHR's field-based ("global") webhooks, as documented at
+ * https://documentation.bamboohr.com/docs/field-based-webhooks (JSON format):
+ * `{"employees":[{"action":"Updated","changedFields":["First Name"],"fields":{"First Name":"Bryony"},
+ * "id":"12345","timestamp":"2026-01-31T18:42:00+0000"}]}`. Field names are BambooHR's English
+ * names unless the webhook sets aliases; Created and Deleted carry empty `changedFields` and
+ * `fields` (https://documentation.bamboohr.com/docs/global-webhooks → Webhook Data Format).
+ * Signed with the webhook's private key (https://documentation.bamboohr.com/docs/webhooks →
+ * Security): `X-BambooHR-Signature` is the hex SHA-256 HMAC of the raw body followed by the
+ * `X-BambooHR-Timestamp` header's value.
  */
 export const bambooEmployeeSchema = z
   .object({
@@ -20,7 +24,17 @@ export const bambooEmployeeSchema = z
   })
   .passthrough();
 
-export const bambooBodySchema = z.object({ employees: z.array(bambooEmployeeSchema).min(1).max(1000) }).passthrough();
+export const bambooBodySchema = z.object({ employees: z.array(bambooEmployeeSchema).min(1, 'must list at least one employee').max(1000, 'at most 1000 employees') }).passthrough();
+
+/**
+ * Event-based webhooks (https://documentation.bamboohr.com/docs/event-based-webhooks) post
+ * `{"type":"employee.updated","data":{"employeeId",…}}` with no field values, which Gatehouse cannot
+ * turn into a person record without API access. They are refused with a message saying what to change.
+ */
+export function isEventBasedPayload(json: unknown): boolean {
+  const o = json as { type?: unknown; data?: unknown; employees?: unknown } | null;
+  return Boolean(o) && typeof o === 'object' && typeof o!.type === 'string' && o!.type.startsWith('employee.') && o!.employees === undefined;
+}
 export type BambooEmployee = z.output<typeof bambooEmployeeSchema>;
 
 /** Our person-record field → the BambooHR field name (or alias) that carries it. */
@@ -49,13 +63,25 @@ export function signBamboo(key: string, rawBody: string | Buffer, timestamp = Ma
   return { signature: createHmac('sha256', key).update(rawBody).update(t).digest('hex'), timestamp: t };
 }
 
+/** The timestamp header as unix seconds: BambooHR documents "the timestamp when the request was sent" without a format, so seconds and ISO 8601 are both read. */
+function headerSeconds(timestamp: string): number | undefined {
+  if (/^\d{1,12}$/.test(timestamp)) return Number(timestamp);
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(timestamp) ? Date.parse(timestamp) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+}
+
+/**
+ * Checks X-BambooHR-Signature against HMAC-SHA256(key, raw body + X-BambooHR-Timestamp), in
+ * constant time, and refuses a timestamp more than 300 s from now either way (a replayed request).
+ */
 export function verifyBambooSignature(signature: string | undefined, timestamp: string | undefined, rawBody: Buffer, key: string, nowSeconds = Math.floor(Date.now() / 1000)): { ok: true } | { ok: false; reason: string } {
   if (!signature || !timestamp) return { ok: false, reason: 'missing X-BambooHR-Signature or X-BambooHR-Timestamp header' };
-  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-BambooHR-Timestamp must be unix seconds' };
-  if (Math.abs(nowSeconds - Number(timestamp)) > TOLERANCE_SECONDS) return { ok: false, reason: `timestamp is more than ${TOLERANCE_SECONDS} s from now` };
-  if (!/^[0-9a-f]{64}$/i.test(signature)) return { ok: false, reason: 'X-BambooHR-Signature must be a hex SHA-256 HMAC' };
+  const seconds = headerSeconds(timestamp.trim());
+  if (seconds === undefined) return { ok: false, reason: 'X-BambooHR-Timestamp must be unix seconds or an ISO 8601 date-time' };
+  if (Math.abs(nowSeconds - seconds) > TOLERANCE_SECONDS) return { ok: false, reason: `X-BambooHR-Timestamp is more than ${TOLERANCE_SECONDS} s from now` };
+  if (!/^[0-9a-f]{64}$/i.test(signature.trim())) return { ok: false, reason: 'X-BambooHR-Signature must be a hex SHA-256 HMAC' };
   const expected = createHmac('sha256', key).update(rawBody).update(timestamp).digest();
-  return timingSafeEqual(Buffer.from(signature, 'hex'), expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
+  return timingSafeEqual(Buffer.from(signature.trim(), 'hex'), expected) ? { ok: true } : { ok: false, reason: 'X-BambooHR-Signature does not match the body: check BAMBOOHR_WEBHOOK_SECRET is the webhook\'s private key' };
 }
 
 /** Dates arrive as YYYY-MM-DD; BambooHR writes "0000-00-00" for "none". */

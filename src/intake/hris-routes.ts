@@ -20,6 +20,11 @@ export interface HrisDeps {
  * `POST /hris/events` (ARCHITECTURE.md → HRIS webhook). The route only transports: it checks the
  * signature on the raw bytes, parses, and hands every event to applyPersonChange in one
  * transaction, so a 202 means the whole body is committed, with its reconcile jobs.
+ *
+ * A batch (`{"events":[…]}`, up to 1000) is all or nothing: any invalid event is a 400 naming its
+ * path (`events.3.data.email`) and nothing is stored. Otherwise it answers
+ * `202 {"accepted":true,"events":[{"event_id","status":"accepted|duplicate"}]}` when at least one
+ * event was new, and `200 {"accepted":false,"duplicate":true,"events":[…]}` when all were stored before.
  */
 export function createHrisRoutes(deps: HrisDeps): Route[] {
   return [
@@ -79,9 +84,11 @@ export function createHrisRoutes(deps: HrisDeps): Route[] {
           else sendJson(res, 202, { accepted: true, event_id: result!.event_id });
           return;
         }
+        // A batch is one transaction: 202 when any event was new, 200 (and duplicate) when none was.
         const accepted = results.filter((r) => !r.duplicate).length;
         sendJson(res, accepted > 0 ? 202 : 200, {
           accepted: accepted > 0,
+          ...(accepted === 0 ? { duplicate: true } : {}),
           events: results.map((r) => ({ event_id: r.event_id, status: r.duplicate ? 'duplicate' : 'accepted' })),
         });
       },

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gatehouse, startGatehouse } from '../../src/app.js';
@@ -50,6 +51,39 @@ describe('POST /hris/bamboohr', () => {
     expect((await person('4041'))?.status).toBe('terminated');
   });
 
+  it('Created and Deleted without fields (as BambooHR sends them) are kept in history and acknowledged', async () => {
+    // https://documentation.bamboohr.com/docs/global-webhooks: "For Created and Deleted actions the
+    // payload will always contain empty changedFields and fields objects".
+    const created = await post(JSON.stringify({ employees: [{ id: '4242', action: 'Created', timestamp: '2026-11-22T15:01:00+0000', changedFields: [], fields: {} }] }));
+    expect(created.status).toBe(202);
+    expect(await created.json()).toEqual({ accepted: true, employees: [{ id: '4242', status: 'recorded' }] });
+    expect(await person('4242')).toBeUndefined();
+    // The Updated that follows carries the posted fields and creates the person.
+    const updated = await post(JSON.stringify(payload('Updated', '4242', { 'Work Email': 'noor@company.com', 'First Name': 'Noor' }, '2026-11-22T15:01:05+0000')));
+    expect(updated.status).toBe(202);
+    expect((await person('4242'))?.status).toBe('active');
+    const deletedUnknown = await post(JSON.stringify({ employees: [{ id: '9999', action: 'Deleted', timestamp: '2026-11-22T15:01:00+0000', changedFields: [], fields: {} }] }));
+    expect(deletedUnknown.status).toBe(202);
+    const history = await gatehouse.database.db.selectFrom('person_events').select(['event_id', 'applied', 'person_id']).where('source', '=', 'bamboohr').where('event_id', 'like', '9999:%').execute();
+    expect(history).toEqual([{ event_id: '9999:Deleted:2026-11-22T15:01:00+0000', applied: false, person_id: null }]);
+  });
+
+  it('refuses an Event-Based webhook payload, which carries no field values, saying what to change', async () => {
+    // https://documentation.bamboohr.com/docs/event-based-webhooks (JSON format).
+    const res = await post(JSON.stringify({ type: 'employee.updated', timestamp: '2026-01-31T18:42:00+0000', data: { companyId: '12345', employeeId: '67890', changedFields: ['firstName'] } }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toContain('Field-Based');
+  });
+
+  it('reads an ISO 8601 X-BambooHR-Timestamp as well as unix seconds', async () => {
+    const body = JSON.stringify(payload('Updated', '4041', { 'Job Title': 'Solutions Engineer' }, '2026-11-25T10:00:00+00:00'));
+    const iso = new Date().toISOString();
+    const { signature } = signBamboo(KEY, body);
+    const signed = createHmac('sha256', KEY).update(body).update(iso).digest('hex');
+    expect(signature).not.toBe(signed);
+    expect((await post(body, { 'x-bamboohr-signature': signed, 'x-bamboohr-timestamp': iso })).status).toBe(202);
+  });
+
   it('refuses bad, missing and stale signatures with 401', async () => {
     const body = JSON.stringify(payload('Created', '5000', { 'Work Email': 'x@company.com' }));
     expect((await post(body, { 'x-bamboohr-signature': signBamboo('wrong', body).signature, 'x-bamboohr-timestamp': String(Math.floor(Date.now() / 1000)) })).status).toBe(401);
@@ -65,7 +99,7 @@ describe('POST /hris/bamboohr', () => {
     expect(((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['employees.0.fields.Employment Status']);
     const missing = await post(JSON.stringify(payload('Created', '6001', { 'First Name': 'No Email' })));
     expect(missing.status).toBe(400);
-    expect(((await missing.json()) as { errors: { path: string; message: string }[] }).errors).toEqual([{ path: 'employees.0.email', message: 'is required' }]);
+    expect(((await missing.json()) as { errors: { path: string; message: string }[] }).errors).toEqual([{ path: 'employees.0.email', message: expect.stringMatching(/^is required \(BambooHR employee 6001 is new to Gatehouse.*BAMBOOHR_FIELD_MAP/) }]);
     expect(await person('6000')).toBeUndefined();
     expect(await person('6001')).toBeUndefined();
   });

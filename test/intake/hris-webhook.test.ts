@@ -124,6 +124,10 @@ describe('POST /hris/events', () => {
     const res = await post(JSON.stringify({ events: [a, b] }));
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: true, events: [{ event_id: a.event_id, status: 'duplicate' }, { event_id: b.event_id, status: 'accepted' }] });
+    // The same batch again: every event is stored already.
+    const again = await post(JSON.stringify({ events: [a, b] }));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ accepted: false, duplicate: true, events: [{ event_id: a.event_id, status: 'duplicate' }, { event_id: b.event_id, status: 'duplicate' }] });
   });
 
   it('defers a future joiner to the start date minus the lead time, and puts leavers first', async () => {
