@@ -10,6 +10,8 @@ export type ImportKind = 'hire' | 'update' | 'termination';
 export interface ImportItem {
   kind: ImportKind;
   record: PersonRecord;
+  /** The stored state this change was planned against (a digest, or `new`); part of its event id. */
+  basis: string;
 }
 
 export interface ImportSummary {
@@ -58,22 +60,28 @@ export function checkImport(parsed: PeopleFile, name: string): PersonRecord[] {
  * People only SCIM knows (placeholder ids) are never terminated by a file that cannot list them.
  */
 export async function planImport(db: Db, records: PersonRecord[], options: { full?: boolean } = {}): Promise<{ plan: ImportItem[]; unchanged: number }> {
-  const existing = new Map((await db.selectFrom('people').select(['employee_id', 'status', 'data']).execute()).map((p) => [p.employee_id, p]));
+  const existing = new Map((await db.selectFrom('people').select(['employee_id', 'status', 'data', 'updated_at']).execute()).map((p) => [p.employee_id, p]));
+  // Event ids name the file and the state each change was planned against: the same file over
+  // the same store is a duplicate (two runs at once apply once), but yesterday's file imported
+  // again after today's changed someone is a new change, not "already imported".
+  // The row's updated_at moves with every applied change, even one that restores older content.
+  const basisOf = (current: { updated_at: Date } | undefined) => (current ? current.updated_at.getTime().toString(36) : 'new');
   const plan: ImportItem[] = [];
   let unchanged = 0;
   for (const record of records) {
     const current = existing.get(record.employee_id);
-    if (!current) plan.push({ kind: record.status === 'terminated' ? 'termination' : 'hire', record });
+    const basis = basisOf(current);
+    if (!current) plan.push({ kind: record.status === 'terminated' ? 'termination' : 'hire', record, basis });
     else if (personContent(current.data) === personContent(record)) unchanged++;
-    else if (record.status === 'terminated' && current.status !== 'terminated') plan.push({ kind: 'termination', record });
-    else if (record.status !== 'terminated' && current.status === 'terminated') plan.push({ kind: 'hire', record });
-    else plan.push({ kind: 'update', record });
+    else if (record.status === 'terminated' && current.status !== 'terminated') plan.push({ kind: 'termination', record, basis });
+    else if (record.status !== 'terminated' && current.status === 'terminated') plan.push({ kind: 'hire', record, basis });
+    else plan.push({ kind: 'update', record, basis });
   }
   if (options.full) {
     const listed = new Set(records.map((r) => r.employee_id));
     for (const [employeeId, current] of existing) {
       if (listed.has(employeeId) || current.status === 'terminated' || employeeId.startsWith(SCIM_PLACEHOLDER)) continue;
-      plan.push({ kind: 'termination', record: { ...(current.data as PersonRecord), status: 'terminated' } });
+      plan.push({ kind: 'termination', record: { ...(current.data as PersonRecord), status: 'terminated' }, basis: basisOf(current) });
     }
   }
   return { plan, unchanged };
@@ -83,8 +91,9 @@ const EVENT_TYPES: Record<ImportKind, string> = { hire: 'employee.hired', update
 
 /**
  * `gatehouse import`: the nightly-export pattern. Each difference becomes an event through the same
- * path as the webhook, one transaction per person (with its reconcile job). Event ids derive from
- * the file's content, so importing the same file twice changes nothing.
+ * path as the webhook, one transaction per person (with its reconcile job). Importing the same file
+ * twice changes nothing: the second run finds no differences, and a run racing the first gets the
+ * same event ids, which the store keeps once.
  */
 export async function importPeople(
   db: Db,
@@ -108,7 +117,7 @@ export async function importPeople(
         boss,
         {
           source: 'import',
-          eventId: `${input.digest}:${p.kind}:${p.record.employee_id}`,
+          eventId: `${input.digest}:${p.basis}:${p.kind}:${p.record.employee_id}`,
           eventType: EVENT_TYPES[p.kind],
           occurredAt: now,
           record: p.record,
