@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { personRecordSchema } from './people/person-record.js';
 
 /**
  * Every target system Gatehouse can provision, and the environment variables that make it live.
@@ -103,15 +104,22 @@ export const envSchema = z.object({
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === '') return undefined;
+      let parsed: Record<string, string>;
       try {
-        const parsed = z.record(z.string(), z.string()).parse(JSON.parse(raw));
-        return parsed;
+        parsed = z.record(z.string(), z.string()).parse(JSON.parse(raw));
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of person field → BambooHR field name, e.g. {"email":"Work Email"}' });
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of person field → BambooHR field name, e.g. {"email":"Work Email","attributes.badge":"Badge #"}' });
         return z.NEVER;
       }
+      const fields = Object.keys(personRecordSchema.shape).filter((f) => f !== 'attributes' && f !== 'groups');
+      for (const key of Object.keys(parsed)) {
+        if (!fields.includes(key) && !/^attributes\.[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) {
+          ctx.addIssue({ code: 'custom', message: `"${key}" is not a person field; use one of ${fields.join(', ')}, or attributes.<name>` });
+        }
+      }
+      return parsed;
     })
-    .describe('overrides of the BambooHR field mapping'),
+    .describe('JSON overrides of the BambooHR field mapping: person field (or attributes.<name>) → BambooHR field name; "" unmaps a default'),
   SCIM_TOKEN: optionalString.describe('bearer token the SCIM client (Okta, Entra ID) must present'),
   POLICIES_DIR: z.string().default('policies').describe('folder of policy YAML files'),
   JOINER_LEAD_TIME: z

@@ -87,7 +87,14 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
                 }
                 continue;
               }
-              const merged = { ...((stored?.data as Record<string, unknown>) ?? {}), ...mapped.fields, ...(employee.action === 'Deleted' ? { status: 'terminated' } : {}) };
+              const known = (stored?.data as Record<string, unknown> | undefined) ?? {};
+              const merged = {
+                ...known,
+                ...mapped.fields,
+                // Custom attributes merge key by key: a post carrying one does not erase the others.
+                ...(mapped.fields.attributes ? { attributes: { ...(known.attributes as Record<string, unknown> | undefined), ...(mapped.fields.attributes as Record<string, unknown>) } } : {}),
+                ...(employee.action === 'Deleted' ? { status: 'terminated' } : {}),
+              };
               const record = personRecordSchema.safeParse(merged);
               if (!record.success) {
                 const unknown = stored ? '' : ` (BambooHR employee ${employee.id} is new to Gatehouse, so the webhook must post every mapped field it needs; see BAMBOOHR_FIELD_MAP)`;

@@ -91,16 +91,19 @@ function date(value: unknown): string | null | undefined {
 }
 
 /**
- * One BambooHR employee → the fields of our person record it carries. Updated events carry only
- * the fields the webhook posts, so this is partial; the store merges it over what it knows.
+ * One BambooHR employee → the fields of our person record it carries (`attributes.<name>` keys of
+ * the map fill custom attributes). Updated events carry only the fields the webhook posts, so this
+ * is partial; the route merges it over what the store knows.
  */
 export function mapBambooEmployee(employee: BambooEmployee, map: BambooFieldMap): { fields: Record<string, unknown>; errors: FieldError[] } {
   const fields: Record<string, unknown> = {};
   const errors: FieldError[] = [];
+  const attributes: Record<string, unknown> = {};
   for (const [ours, theirs] of Object.entries(map)) {
-    if (!(theirs in employee.fields)) continue;
+    if (theirs === '' || !(theirs in employee.fields)) continue;
     const value = employee.fields[theirs];
-    if (ours === 'start_date' || ours === 'end_date') fields[ours] = date(value);
+    if (ours.startsWith('attributes.')) attributes[ours.slice('attributes.'.length)] = value;
+    else if (ours === 'start_date' || ours === 'end_date') fields[ours] = date(value);
     else if (ours === 'employment_type') {
       const mapped = value === null ? null : EMPLOYMENT[String(value).trim().toLowerCase()];
       if (mapped === undefined) errors.push({ path: `fields.${theirs}`, message: `"${value}" is not a known employment status (${Object.keys(EMPLOYMENT).join(', ')})` });
@@ -108,6 +111,7 @@ export function mapBambooEmployee(employee: BambooEmployee, map: BambooFieldMap)
     } else if (ours === 'status') fields[ours] = String(value).toLowerCase() === 'inactive' ? 'terminated' : 'active';
     else fields[ours] = value === null ? null : String(value);
   }
+  if (Object.keys(attributes).length > 0) fields.attributes = attributes;
   // BambooHR's own id is in every event; map employee_id to "Employee #" to key on that instead.
   fields.employee_id ??= employee.id;
   return { fields, errors };
