@@ -142,6 +142,25 @@ describe('POST /hris/events', () => {
     expect(priorities).toEqual([60, 100]);
   });
 
+  it('hire, update and terminate delivered in every order over HTTP end in the same person', async () => {
+    const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    const finals = new Set<string>();
+    for (const [n, order] of orders.entries()) {
+      const data = { employee_id: `emp_order_${n}`, email: `order${n}@company.com` };
+      const events = [
+        hired({ timestamp: '2026-11-01T09:00:00Z' }, { ...data, job_title: 'Engineer' }),
+        hired({ event_type: 'employee.updated', timestamp: '2026-11-10T09:00:00Z' }, { ...data, job_title: 'Senior Engineer' }),
+        hired({ event_type: 'employee.terminated', timestamp: '2026-11-20T09:00:00Z' }, { ...data, job_title: 'Senior Engineer', status: 'terminated' }),
+      ];
+      for (const i of order) expect((await post(JSON.stringify(events[i]))).status).toBe(202);
+      const person = await gatehouse.database.db.selectFrom('people').select(['status', 'data', 'source_updated_at']).where('employee_id', '=', data.employee_id).executeTakeFirstOrThrow();
+      const { employee_id: _e, email: _m, ...rest } = person.data as Record<string, unknown>;
+      finals.add(JSON.stringify({ status: person.status, at: person.source_updated_at?.toISOString(), rest }));
+    }
+    expect(finals.size).toBe(1);
+    expect(JSON.parse([...finals][0]!)).toMatchObject({ status: 'terminated', at: '2026-11-20T09:00:00.000Z', rest: { job_title: 'Senior Engineer', status: 'terminated' } });
+  });
+
   it('property: random and mutated bodies get a 4xx with a message (or are accepted when valid), never a 5xx', async () => {
     const valid = JSON.stringify(hired({}, { employee_id: 'emp_prop', email: 'prop@company.com' }));
     const mutated = fc.tuple(fc.nat(valid.length), fc.nat(20), fc.string({ maxLength: 8 })).map(([at, cut, text]) => valid.slice(0, at) + text + valid.slice(at + cut));
