@@ -65,7 +65,9 @@ function dayAfter(date: string): Date {
  */
 export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss, change: PersonChange, options: { now?: Date; joinerLeadTimeMs?: number } = {}): Promise<AppliedChange> {
   const now = options.now ?? new Date();
-  const record = change.record;
+  // A termination event whose record still says active (the HRIS sent the last known data) is
+  // stored as terminated, so the record and the row agree.
+  const record: PersonRecord = change.terminates && change.record.status !== 'terminated' ? { ...change.record, status: 'terminated' } : change.record;
   const noJobs = { jobId: null, endDateJobId: null };
   const inserted = await trx
     .insertInto('person_events')
