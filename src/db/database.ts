@@ -27,6 +27,10 @@ export function createDatabase(
   // An idle client that loses its server (Postgres restart) emits 'error' on the pool; without a
   // listener that would crash the process. The next query gets a fresh connection instead.
   pool.on('error', () => {});
+  // A client checked out by a transaction when its server goes away emits 'error' on itself,
+  // not on the pool; unheard, that crashes the process. The failed query already rejects, and
+  // the pool drops the broken client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let destroyed = false;
   return {
