@@ -4,8 +4,9 @@
  * back), not that some HTTP call was made. Each adapter's test file calls it with a harness that
  * stands up the vendor (the sandbox's Postgres, or nock fixtures of the vendor's API).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AccountRef, type Adapter, AdapterError, type AdapterPerson } from './types.js';
+import { type AccountRef, type Adapter, AdapterError, type AdapterPerson, type GrantResult, type RevokeResult } from './types.js';
 
 export type InjectedFault = '429' | '5xx' | 'timeout' | '401' | '403' | '404-on-revoke';
 
@@ -21,9 +22,18 @@ export interface ConformanceHarness {
   invalidEntitlement: string;
   /** False for vendors that send no Retry-After (AWS): the 429 test then expects none. Default true. */
   retryAfterFromVendor?: boolean;
-  /** Makes the vendor answer the adapter's next call with this failure. */
+  /**
+   * Makes the vendor answer the adapter's next call with this failure. A `timeout` must be a
+   * vendor that really does not answer in time (a delayed response), so that the adapter's own
+   * request timeout is what ends the call.
+   */
   inject(adapter: Adapter, fault: InjectedFault, options: { retryAfterMs: number }): Promise<void>;
+  /** How many requests the vendor has received, to prove that refused input sent none. */
+  vendorCalls?(): number;
 }
+
+/** Longest a timed-out call may take: the harness's vendor stalls for longer than this. */
+export const TIMEOUT_BOUND_MS = 2_000;
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -69,17 +79,70 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
       return held.sort();
     };
 
+    /**
+     * A grant the system carries out asynchronously is followed through checkProgress, as the
+     * orchestrator does: bounded re-checks, with `advance` standing in for the vendor's time.
+     */
+    const settled = async (adapter: Adapter, result: GrantResult): Promise<GrantResult> => {
+      if (result.state !== 'in_progress') return result;
+      expect(adapter.checkProgress).toBeDefined();
+      expect(result.reference).toEqual(expect.any(String));
+      expect(result.checkAfterMs).toBeGreaterThan(0);
+      for (let check = 0; check < 5; check++) {
+        if ((await adapter.checkProgress!(result.reference!)).state === 'done') return { ...result, state: 'active' };
+      }
+      throw new Error(`${adapter.system}: ${result.reference} still in progress after 5 checks`);
+    };
+    const revoked = async (adapter: Adapter, result: RevokeResult): Promise<RevokeResult> => {
+      if (result.state === 'in_progress') await settled(adapter, { outcome: 'applied', state: 'in_progress', reference: result.reference, checkAfterMs: result.checkAfterMs });
+      return { outcome: result.outcome };
+    };
+
     it('can verify a write by reading it back', () =>
       withAdapter(async (adapter) => {
         expect(Boolean(adapter.listGrants || adapter.checkGrant)).toBe(true);
       }));
 
-    it('describes itself', () =>
+    it('describes itself, and what it says it supports is what it implements', () =>
       withAdapter(async (adapter) => {
         const d = adapter.describe();
         expect(d.system).toBe(adapter.system);
         expect(d.defaultRateLimit.requestsPerMinute).toBeGreaterThan(0);
         expect(Array.isArray(d.dependsOn)).toBe(true);
+        expect(d.supports).toMatchObject({ deleteAccount: Boolean(adapter.deleteAccount), listMembers: Boolean(adapter.listMembers), listAccounts: Boolean(adapter.listAccounts) });
+        for (const e of harness.entitlements) expect(d.entitlementTypes.map((t) => t.type)).toContain(adapter.parseEntitlement(e).type);
+      }));
+
+    it('parses its entitlements into parts that put them back together, and refuses anything else with a permanent error quoting it', () =>
+      withAdapter(async (adapter) => {
+        const join = (p: { system: string; type: string; resource: string | null; level: string | null }) =>
+          `${p.system}:${p.type}${p.resource === null ? '' : `:${p.resource}`}${p.level === null ? '' : `#${p.level}`}`;
+        for (const e of harness.entitlements) {
+          const parsed = adapter.parseEntitlement(e);
+          expect(parsed).toMatchObject({ uri: e, system: adapter.system });
+          expect(join(parsed)).toBe(e);
+        }
+        const valid = fc.constantFrom(...harness.entitlements);
+        const mangled = fc.oneof(
+          fc.string(),
+          fc.tuple(valid, fc.string({ minLength: 1 })).map(([e, junk]) => e + junk),
+          fc.tuple(valid, fc.nat()).map(([e, cut]) => e.slice(0, cut % e.length)),
+          fc.tuple(valid, fc.constantFrom(' ', '#', ':', '\n', '\u00a0'), fc.nat()).map(([e, c, at]) => e.slice(0, at % e.length) + c + e.slice(at % e.length)),
+          fc.constant(harness.invalidEntitlement),
+        );
+        fc.assert(
+          fc.property(mangled, (uri) => {
+            let parsed;
+            try {
+              parsed = adapter.parseEntitlement(uri);
+            } catch (error) {
+              // Refused: one permanent AdapterError that quotes what it refused.
+              return error instanceof AdapterError && error.kind === 'permanent' && error.message.includes(uri);
+            }
+            // Accepted (a mangling can still be valid): then it belongs here and round-trips.
+            return parsed.uri === uri && parsed.system === adapter.system && join(parsed) === uri && uri.trim() === uri;
+          }),
+        );
       }));
 
     it('ensureAccount is idempotent and findAccount finds the account it made', () =>
@@ -107,10 +170,10 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
       withAdapter(async (adapter) => {
         const { account } = await adapter.ensureAccount(people.ascii);
         const [entitlement] = harness.entitlements;
-        expect(await adapter.grant(account, entitlement!)).toMatchObject({ outcome: 'applied' });
+        expect(await settled(adapter, await adapter.grant(account, entitlement!))).toMatchObject({ outcome: 'applied' });
         expect(await grants(adapter, account)).toContain(entitlement);
         expect(await adapter.grant(account, entitlement!)).toMatchObject({ outcome: 'already_present' });
-        expect(await adapter.revoke(account, entitlement!)).toEqual({ outcome: 'applied' });
+        expect(await revoked(adapter, await adapter.revoke(account, entitlement!))).toEqual({ outcome: 'applied' });
         expect(await grants(adapter, account)).not.toContain(entitlement);
         expect(await adapter.revoke(account, entitlement!)).toEqual({ outcome: 'already_absent' });
       }));
@@ -120,7 +183,7 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
         expect(harness.entitlements.length).toBeGreaterThanOrEqual(7);
         if (adapter.listGrants) {
           const { account } = await adapter.ensureAccount(people.ascii);
-          for (const e of harness.entitlements) await adapter.grant(account, e);
+          for (const e of harness.entitlements) await settled(adapter, await adapter.grant(account, e));
           expect(await grants(adapter, account)).toEqual([...harness.entitlements].sort());
           return;
         }
@@ -131,7 +194,7 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
         for (let i = 0; i < 7; i++) {
           const person = { employeeId: `emp_p${i}`, email: `page${i}@company.com`, firstName: 'Page', lastName: String(i), handles: { [adapter.system]: `page-${i}` } };
           const { account } = await adapter.ensureAccount(person);
-          await adapter.grant(account, entitlement);
+          await settled(adapter, await adapter.grant(account, entitlement));
           emails.push(account.login ?? account.email ?? account.id);
         }
         const members = (await collect(adapter.listMembers!(entitlement))).map((m) => m.login ?? m.email ?? m.id);
@@ -147,12 +210,25 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
         expect(usable(await adapter.findAccount(people.ascii))).toBe(false);
       }));
 
+    it('deleteAccount, where there is one, is idempotent and leaves no usable account', () =>
+      withAdapter(async (adapter) => {
+        if (!adapter.deleteAccount) return;
+        const { account } = await adapter.ensureAccount(people.ascii);
+        expect(await adapter.deleteAccount(account)).toEqual({ outcome: 'applied' });
+        expect(await adapter.deleteAccount(account)).toEqual({ outcome: 'already_absent' });
+        expect(usable(await adapter.findAccount(people.ascii))).toBe(false);
+      }));
+
     it('an invalid entitlement is a permanent error, before any call to the vendor', () =>
       withAdapter(async (adapter) => {
         const { account } = await adapter.ensureAccount(people.ascii);
-        const error = await failure(adapter.grant(account, harness.invalidEntitlement));
-        expect(error.kind).toBe('permanent');
-        expect(error.message).toContain(harness.invalidEntitlement);
+        const before = harness.vendorCalls?.();
+        for (const call of [() => adapter.grant(account, harness.invalidEntitlement), () => adapter.revoke(account, harness.invalidEntitlement)]) {
+          const error = await failure(call());
+          expect(error.kind).toBe('permanent');
+          expect(error.message).toContain(harness.invalidEntitlement);
+        }
+        expect(harness.vendorCalls?.()).toBe(before);
       }));
 
     it('429 is retryable, with retryAfterMs from the vendor', () =>
@@ -169,10 +245,13 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
         const { account } = await adapter.ensureAccount(people.ascii);
         for (const fault of ['5xx', 'timeout'] as const) {
           await harness.inject(adapter, fault, { retryAfterMs: 0 });
+          const started = Date.now();
           expect((await failure(adapter.grant(account, harness.entitlements[0]!))).kind).toBe('retryable');
+          // The adapter's own request timeout ended the call, not the stalled vendor.
+          expect(Date.now() - started).toBeLessThan(TIMEOUT_BOUND_MS);
         }
         // After the faults, the same call goes through.
-        expect((await adapter.grant(account, harness.entitlements[0]!)).outcome).toBe('applied');
+        expect((await settled(adapter, await adapter.grant(account, harness.entitlements[0]!))).outcome).toBe('applied');
       }));
 
     it('401 and 403 are auth errors', () =>
@@ -187,7 +266,7 @@ export function defineAdapterConformance(name: string, harness: ConformanceHarne
     it('a 404 on revoke means already absent', () =>
       withAdapter(async (adapter) => {
         const { account } = await adapter.ensureAccount(people.ascii);
-        await adapter.grant(account, harness.entitlements[0]!);
+        await settled(adapter, await adapter.grant(account, harness.entitlements[0]!));
         await harness.inject(adapter, '404-on-revoke', { retryAfterMs: 0 });
         expect(await adapter.revoke(account, harness.entitlements[0]!)).toEqual({ outcome: 'already_absent' });
       }));

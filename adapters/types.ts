@@ -53,22 +53,60 @@ export type WriteOutcome = 'applied' | 'already_present' | 'already_absent';
 export interface GrantResult {
   outcome: 'applied' | 'already_present';
   /**
-   * `active`: the access works now and reads back. `pending`: the system accepted the grant but
-   * someone must still act (a GitHub invitation awaiting acceptance); it counts as applied, not
-   * verified.
+   * - `active`: the access works now and reads back.
+   * - `pending`: the system accepted the grant but a person must still act (a GitHub invitation
+   *   awaiting acceptance, a manual task awaiting IT); it counts as applied, not verified.
+   * - `in_progress`: the system carries the grant out asynchronously (an AWS account assignment):
+   *   nothing is wrong yet, but it does not read back until it finishes. The orchestrator calls
+   *   {@link Adapter.checkProgress} with `reference` after `checkAfterMs`, rather than granting
+   *   again; the adapter never waits for it.
    */
-  state: 'active' | 'pending';
+  state: 'active' | 'pending' | 'in_progress';
+  /**
+   * What the system calls this change, for people and for re-checks: an invitation id, a task
+   * id, AWS's request id. Required with `in_progress`.
+   */
+  reference?: string;
+  /** With `in_progress`: when a re-check is worth making. */
+  checkAfterMs?: number;
 }
+
+/** Where an asynchronous grant stands (see {@link Adapter.checkProgress}). */
+export type GrantProgress = { state: 'done' } | { state: 'in_progress'; checkAfterMs: number };
 
 export interface RevokeResult {
   outcome: 'applied' | 'already_absent';
+  /**
+   * The system removes it asynchronously (AWS): it still reads back until done. Followed with
+   * checkProgress(`reference`) after `checkAfterMs`, as for a grant.
+   */
+  state?: 'in_progress';
+  reference?: string;
+  checkAfterMs?: number;
 }
 
 /** One grant as the system reports it. */
 export interface ObservedGrant {
   entitlement: string;
   state: 'active' | 'pending';
+  /** When the system itself will end it (GitLab membership `expires_at`). */
   expiresAt?: string | null;
+  /**
+   * The entitlement this access comes through, when it is inherited rather than held directly (a
+   * GitLab subgroup's members from its parent group). It cannot be revoked on its own: drift
+   * scans report it against `inheritedFrom`, and revoke() of it resolves `already_absent`.
+   */
+  inheritedFrom?: string | null;
+}
+
+/** An entitlement URI taken apart: `<system>:<type>[:<resource>][#<level>]`. */
+export interface ParsedEntitlement {
+  uri: string;
+  /** As the adapter names itself (`okta`, `scim:figma`). */
+  system: string;
+  type: string;
+  resource: string | null;
+  level: string | null;
 }
 
 export interface EntitlementType {
@@ -77,6 +115,8 @@ export interface EntitlementType {
   description: string;
   /** Native levels, lowest first; `null` when the type has none; `'any'` when the resource names it (AWS permission sets). */
   levels: readonly string[] | 'any' | null;
+  /** A person holds at most one level of a resource, so granting a level replaces the one held (a GitHub repo role). */
+  ranked?: boolean;
 }
 
 export interface AdapterDescription {
@@ -107,44 +147,82 @@ export interface AdapterDescription {
 export interface Adapter {
   readonly system: string;
 
-  /** What this system offers and how to treat it. Cheap and synchronous. */
+  /**
+   * What this system offers and how to treat it: every adapter implements it. Cheap and
+   * synchronous; the registry reads `dependsOn` and `defaultRateLimit` at start-up, and
+   * `serve` and the docs show the rest.
+   */
   describe(): AdapterDescription;
 
   /**
-   * Checks that an entitlement URI belongs to this system and is well formed. Throws a
-   * `permanent` AdapterError naming what is wrong. Called before any write, so a typo never
-   * reaches the vendor.
+   * Takes an entitlement URI of this system apart, checking its type, resource and level against
+   * what the system has. Throws a `permanent` AdapterError that quotes the URI, says which part
+   * is wrong and what is expected. Pure and synchronous: grant() and revoke() call it before any
+   * request, so a typo in a policy never reaches the vendor. {@link splitEntitlement} does the
+   * generic part.
    */
-  validateEntitlement(entitlement: string): void;
+  parseEntitlement(entitlement: string): ParsedEntitlement;
 
-  /** The person's account, matched by immutable id first, then email; null when there is none. */
+  /**
+   * The person's account, matched by the immutable id first (an email changes on marriage or a
+   * typo fix; the employee id does not), then by email; null when there is none. Every adapter
+   * implements it. A suspended account is returned with `status: 'suspended'`, so ensureAccount
+   * re-enables it instead of making a second one.
+   */
   findAccount(person: AdapterPerson): Promise<AccountRef | null>;
 
   /**
-   * Finds the account (as findAccount) or creates it; re-activates a suspended one. Implement
-   * creation only where the system allows it; otherwise throw a `permanent` error saying how the
-   * account gets made (e.g. "provisioned from Okta by SCIM").
+   * Finds the account (as findAccount) and creates it only when there is none; re-enables a
+   * suspended one (a rehire). Every adapter implements it; create only where the system allows
+   * it. Where accounts come from elsewhere, throw: `retryable` when they will appear on their own
+   * (SCIM from the IdP has not run yet), `permanent` saying how the account gets made otherwise
+   * (a GitHub login missing from the HRIS record). `applied` means this call changed something.
    */
   ensureAccount(person: AdapterPerson): Promise<{ account: AccountRef; outcome: 'applied' | 'already_present' }>;
 
-  /** Blocks sign-in and ends sessions, keeping the account for audit and re-hire. */
+  /**
+   * What a leaver gets: blocks sign-in and ends open sessions, keeping the account for audit and
+   * rehire. Every adapter implements it; where the system has no suspension, do the nearest
+   * reversible thing and say so in the README (GitHub: remove the org membership). Idempotent:
+   * an account already suspended or gone resolves `already_absent`.
+   */
   suspendAccount(account: AccountRef): Promise<RevokeResult>;
 
-  /** Deletes the account. Implement only for systems where deletion is safe and expected. */
+  /**
+   * Removes the account for good, for a retention policy run after suspension. Implement it only
+   * where the system allows it and it is what admins expect (Okta deactivation); leave it out
+   * where deletion destroys data people need (mailboxes) or is not ours to do.
+   */
   deleteAccount?(account: AccountRef): Promise<RevokeResult>;
 
   /**
    * Grants one entitlement (never the `<system>:account` one; that is ensureAccount). Idempotent:
-   * granting what is present resolves `already_present`. A level change replaces the old level.
+   * granting what is present resolves `already_present`, which the audit log records as a no-op.
+   * A new level of a `ranked` type replaces the level held. `expiresAt` is passed on where the
+   * system enforces expiry itself (`supports.expiringGrants`); elsewhere the orchestrator's expiry
+   * sweep revokes it, and the adapter ignores it.
    */
   grant(account: AccountRef, entitlement: string, options?: { expiresAt?: string | null }): Promise<GrantResult>;
 
-  /** Revokes one entitlement. Idempotent: a 404 or an absent grant resolves `already_absent`. */
+  /**
+   * Revokes one entitlement. Idempotent: an absent grant, or a vendor's 404 for the membership or
+   * the account, resolves `already_absent`.
+   */
   revoke(account: AccountRef, entitlement: string): Promise<RevokeResult>;
 
   /**
-   * What the account holds now, read from the system: the verification read after every write.
-   * Implement it where the API can list a person's access; otherwise implement checkGrant.
+   * Where a grant or revoke that came back `in_progress` stands, by its `reference`. Implement it
+   * only for systems that provision asynchronously (AWS account assignments). One read, no
+   * waiting: it is the bounded state the orchestrator re-checks instead of writing again. Resolves
+   * `done` or `in_progress` (with when to look again); throws a `permanent` AdapterError with the
+   * vendor's reason when the system gave up.
+   */
+  checkProgress?(reference: string): Promise<GrantProgress>;
+
+  /**
+   * What the account holds now, read from the system (never from a cache): the verification read
+   * after every write, and the drift scan's view of one person. Implement it where the API can
+   * list a person's access; otherwise implement checkGrant. Pages are fetched as iterated.
    */
   listGrants?(account: AccountRef): AsyncIterable<ObservedGrant>;
 
@@ -155,10 +233,17 @@ export interface Adapter {
    */
   checkGrant?(account: AccountRef, entitlement: string): Promise<ObservedGrant | null>;
 
-  /** Who holds an entitlement (for drift scans). Implement where the API can list members. */
+  /**
+   * Who holds an entitlement, for drift scans (access someone gave behind Gatehouse's back).
+   * Implement it where the API lists members of a group, team or role; pages are fetched as
+   * iterated, so a scan of a large group holds one page at a time.
+   */
   listMembers?(entitlement: string): AsyncIterable<AccountRef>;
 
-  /** Every account in the system (for orphan scans). Implement where the API can list users. */
+  /**
+   * Every account in the system, for orphan scans (accounts no person in the HRIS owns).
+   * Implement it where the API lists users; paginated like listMembers.
+   */
   listAccounts?(): AsyncIterable<AccountRef>;
 }
 
@@ -222,6 +307,31 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
   if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
   const at = Date.parse(header);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The generic half of parseEntitlement: checks that `uri` belongs to `system` and splits it into
+ * type, resource and level, with a precise error for each way it can be malformed. The adapter
+ * then checks the parts against what its system has.
+ */
+export function splitEntitlement(uri: string, system: string): ParsedEntitlement {
+  const fail = (why: string) =>
+    new AdapterError(`"${uri}" is not a valid ${system} entitlement: ${why} (the form is ${system}:<type>[:<resource>][#<level>])`, { kind: 'permanent', system });
+  if (typeof uri !== 'string' || uri === '') throw fail('it is empty');
+  if (uri.trim() !== uri) throw fail('it has spaces around it');
+  if (!uri.startsWith(`${system}:`)) throw fail(`it does not start with "${system}:"`);
+  const hash = uri.indexOf('#');
+  const body = uri.slice(system.length + 1, hash === -1 ? undefined : hash);
+  const level = hash === -1 ? null : uri.slice(hash + 1);
+  if (level === '') throw fail('nothing follows "#"; write a level or drop the "#"');
+  if (level !== null && level.includes('#')) throw fail('it has more than one "#"');
+  const colon = body.indexOf(':');
+  const type = colon === -1 ? body : body.slice(0, colon);
+  const resource = colon === -1 ? null : body.slice(colon + 1);
+  if (!/^[a-z][a-z-]*$/.test(type)) throw fail(type === '' ? 'the type is missing' : `"${type}" is not a type name (lower-case letters and dashes)`);
+  if (resource !== null && resource.trim() === '') throw fail(`the ${type} name is empty`);
+  if (resource !== null && resource.trim() !== resource) throw fail(`the ${type} name "${resource}" has spaces around it`);
+  return { uri, system, type, resource, level };
 }
 
 /** `<system>:account`, the entitlement that stands for the account itself. */

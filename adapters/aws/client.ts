@@ -1,6 +1,7 @@
 /**
  * The only file that imports the AWS SDK. `maxAttempts: 1` turns off the SDK's own retries: the
- * orchestrator's queue is the one layer that retries (CONVENTIONS.md).
+ * orchestrator's queue is the one layer that retries (CONVENTIONS.md). Every command is sent with
+ * an abort signal, so a call AWS does not answer ends as a retryable timeout.
  */
 import {
   CreateUserCommand,
@@ -8,15 +9,17 @@ import {
   DescribeUserCommand,
   GetUserIdCommand,
   IdentitystoreClient,
-  paginateListUsers,
+  ListUsersCommand,
 } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
   DeleteAccountAssignmentCommand,
+  DescribeAccountAssignmentCreationStatusCommand,
+  DescribeAccountAssignmentDeletionStatusCommand,
   DescribePermissionSetCommand,
-  paginateListAccountAssignments,
-  paginateListAccountAssignmentsForPrincipal,
-  paginateListPermissionSets,
+  ListAccountAssignmentsCommand,
+  ListAccountAssignmentsForPrincipalCommand,
+  ListPermissionSetsCommand,
   SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 
@@ -31,12 +34,25 @@ export interface AwsClientConfig {
    * users usually arrive from the IdP by SCIM (hence `dependsOn: okta`), and are disabled there.
    */
   provisionUsers?: boolean;
+  /** Longest one request may take before it fails as retryable. Default 30 s. */
+  timeoutMs?: number;
+  /** Static credentials (tests); the SDK's default chain (environment, role, SSO profile) otherwise. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export interface AwsUserShape {
   UserId: string;
   UserName?: string;
   Emails?: { Value?: string }[];
+  /** ENABLED or DISABLED (the IdP's SCIM disables a leaver's user). */
+  UserStatus?: string;
+}
+
+/** An asynchronous assignment change as AWS reports it. */
+export interface AssignmentOperation {
+  status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | string;
+  requestId?: string;
+  failureReason?: string;
 }
 
 export interface AwsApi {
@@ -45,24 +61,41 @@ export interface AwsApi {
   createUser(user: { userName: string; displayName: string; givenName: string; familyName: string; email: string }): Promise<string>;
   deleteUser(userId: string): Promise<void>;
   permissionSets(): AsyncIterable<{ arn: string; name: string }>;
-  createAssignment(accountId: string, permissionSetArn: string, userId: string): Promise<{ status: string; failureReason?: string }>;
-  deleteAssignment(accountId: string, permissionSetArn: string, userId: string): Promise<{ status: string; failureReason?: string }>;
+  createAssignment(accountId: string, permissionSetArn: string, userId: string): Promise<AssignmentOperation>;
+  deleteAssignment(accountId: string, permissionSetArn: string, userId: string): Promise<AssignmentOperation>;
+  creationStatus(requestId: string): Promise<AssignmentOperation>;
+  deletionStatus(requestId: string): Promise<AssignmentOperation>;
   assignmentsOf(userId: string): AsyncIterable<{ accountId: string; permissionSetArn: string }>;
   principalsOf(accountId: string, permissionSetArn: string): AsyncIterable<{ principalId: string; principalType: string }>;
   users(): AsyncIterable<AwsUserShape>;
 }
 
 export function createAwsApi(config: AwsClientConfig): AwsApi {
-  const sso = new SSOAdminClient({ region: config.region, maxAttempts: 1 });
-  const store = new IdentitystoreClient({ region: config.region, maxAttempts: 1 });
+  const timeoutMs = config.timeoutMs ?? 30_000;
+  const common = {
+    region: config.region,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs },
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  };
+  const sso = new SSOAdminClient(common);
+  const store = new IdentitystoreClient(common);
+  // The paginators the SDK offers send without a signal; these loops send every page with one.
+  const options = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   const notFound = (error: unknown) => (error as { name?: string }).name === 'ResourceNotFoundException';
   const InstanceArn = config.instanceArn;
   const IdentityStoreId = config.identityStoreId;
+  const operation = (s: { Status?: string; RequestId?: string; FailureReason?: string } | undefined): AssignmentOperation => ({
+    status: s?.Status ?? 'IN_PROGRESS',
+    requestId: s?.RequestId,
+    failureReason: s?.FailureReason,
+  });
 
   return {
     async findUserId(attributePath, value) {
       try {
-        return (await store.send(new GetUserIdCommand({ IdentityStoreId, AlternateIdentifier: { UniqueAttribute: { AttributePath: attributePath, AttributeValue: value } } }))).UserId ?? null;
+        const out = await store.send(new GetUserIdCommand({ IdentityStoreId, AlternateIdentifier: { UniqueAttribute: { AttributePath: attributePath, AttributeValue: value } } }), options());
+        return out.UserId ?? null;
       } catch (error) {
         if (notFound(error)) return null;
         throw error;
@@ -70,8 +103,8 @@ export function createAwsApi(config: AwsClientConfig): AwsApi {
     },
     async describeUser(userId) {
       try {
-        const user = await store.send(new DescribeUserCommand({ IdentityStoreId, UserId: userId }));
-        return { UserId: user.UserId!, UserName: user.UserName, Emails: user.Emails };
+        const user = await store.send(new DescribeUserCommand({ IdentityStoreId, UserId: userId }), options());
+        return { UserId: user.UserId!, UserName: user.UserName, Emails: user.Emails, UserStatus: user.UserStatus };
       } catch (error) {
         if (notFound(error)) return null;
         throw error;
@@ -86,42 +119,69 @@ export function createAwsApi(config: AwsClientConfig): AwsApi {
           Name: { GivenName: u.givenName, FamilyName: u.familyName },
           Emails: [{ Value: u.email, Type: 'work', Primary: true }],
         }),
+        options(),
       );
       return out.UserId!;
     },
     async deleteUser(userId) {
-      await store.send(new DeleteUserCommand({ IdentityStoreId, UserId: userId }));
+      await store.send(new DeleteUserCommand({ IdentityStoreId, UserId: userId }), options());
     },
     async *permissionSets() {
-      for await (const page of paginateListPermissionSets({ client: sso }, { InstanceArn })) {
+      let NextToken: string | undefined;
+      do {
+        const page = await sso.send(new ListPermissionSetsCommand({ InstanceArn, NextToken }), options());
         for (const arn of page.PermissionSets ?? []) {
-          const { PermissionSet } = await sso.send(new DescribePermissionSetCommand({ InstanceArn, PermissionSetArn: arn }));
+          const { PermissionSet } = await sso.send(new DescribePermissionSetCommand({ InstanceArn, PermissionSetArn: arn }), options());
           yield { arn, name: PermissionSet?.Name ?? '' };
         }
-      }
+        NextToken = page.NextToken;
+      } while (NextToken);
     },
     async createAssignment(accountId, permissionSetArn, userId) {
-      const out = await sso.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: 'USER', PrincipalId: userId }));
-      return { status: out.AccountAssignmentCreationStatus?.Status ?? 'IN_PROGRESS', failureReason: out.AccountAssignmentCreationStatus?.FailureReason };
+      const out = await sso.send(
+        new CreateAccountAssignmentCommand({ InstanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: 'USER', PrincipalId: userId }),
+        options(),
+      );
+      return operation(out.AccountAssignmentCreationStatus);
     },
     async deleteAssignment(accountId, permissionSetArn, userId) {
-      const out = await sso.send(new DeleteAccountAssignmentCommand({ InstanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: 'USER', PrincipalId: userId }));
-      return { status: out.AccountAssignmentDeletionStatus?.Status ?? 'IN_PROGRESS', failureReason: out.AccountAssignmentDeletionStatus?.FailureReason };
+      const out = await sso.send(
+        new DeleteAccountAssignmentCommand({ InstanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: 'USER', PrincipalId: userId }),
+        options(),
+      );
+      return operation(out.AccountAssignmentDeletionStatus);
+    },
+    async creationStatus(requestId) {
+      const out = await sso.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: requestId }), options());
+      return operation(out.AccountAssignmentCreationStatus);
+    },
+    async deletionStatus(requestId) {
+      const out = await sso.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: requestId }), options());
+      return operation(out.AccountAssignmentDeletionStatus);
     },
     async *assignmentsOf(userId) {
-      for await (const page of paginateListAccountAssignmentsForPrincipal({ client: sso }, { InstanceArn, PrincipalId: userId, PrincipalType: 'USER' })) {
+      let NextToken: string | undefined;
+      do {
+        const page = await sso.send(new ListAccountAssignmentsForPrincipalCommand({ InstanceArn, PrincipalId: userId, PrincipalType: 'USER', NextToken }), options());
         for (const a of page.AccountAssignments ?? []) yield { accountId: a.AccountId!, permissionSetArn: a.PermissionSetArn! };
-      }
+        NextToken = page.NextToken;
+      } while (NextToken);
     },
     async *principalsOf(accountId, permissionSetArn) {
-      for await (const page of paginateListAccountAssignments({ client: sso }, { InstanceArn, AccountId: accountId, PermissionSetArn: permissionSetArn })) {
+      let NextToken: string | undefined;
+      do {
+        const page = await sso.send(new ListAccountAssignmentsCommand({ InstanceArn, AccountId: accountId, PermissionSetArn: permissionSetArn, NextToken }), options());
         for (const a of page.AccountAssignments ?? []) yield { principalId: a.PrincipalId!, principalType: a.PrincipalType! };
-      }
+        NextToken = page.NextToken;
+      } while (NextToken);
     },
     async *users() {
-      for await (const page of paginateListUsers({ client: store }, { IdentityStoreId })) {
-        for (const u of page.Users ?? []) yield { UserId: u.UserId!, UserName: u.UserName, Emails: u.Emails };
-      }
+      let NextToken: string | undefined;
+      do {
+        const page = await store.send(new ListUsersCommand({ IdentityStoreId, NextToken }), options());
+        for (const u of page.Users ?? []) yield { UserId: u.UserId!, UserName: u.UserName, Emails: u.Emails, UserStatus: u.UserStatus };
+        NextToken = page.NextToken;
+      } while (NextToken);
     },
   };
 }

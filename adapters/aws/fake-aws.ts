@@ -1,58 +1,83 @@
 /**
- * A stateful fake of IAM Identity Center at the SDK command level (aws-sdk-client-mock), with
- * shapes from the service models and API references:
- * - SSO Admin: https://docs.aws.amazon.com/singlesignon/latest/APIReference/ (CreateAccountAssignment
- *   returns AccountAssignmentCreationStatus IN_PROGRESS; assignments appear when it completes;
- *   ListAccountAssignmentsForPrincipal, ListPermissionSets, DescribePermissionSet; NextToken pages)
- * - Identity Store: https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/
- *   (GetUserId by UniqueAttribute, DescribeUser, CreateUser, DeleteUser, ListUsers)
- * - Errors: ThrottlingException, AccessDeniedException, ResourceNotFoundException,
- *   InternalServerException, from each API's Errors section.
+ * A stateful fake of IAM Identity Center's HTTP APIs (AWS JSON 1.1: `POST /` with
+ * `X-Amz-Target: <service>.<operation>`), served through nock, so the real SDK clients sign,
+ * serialize, deserialize errors and time out as they would against AWS. Shapes follow the API
+ * references and the service models in @aws-sdk/client-sso-admin and client-identitystore:
+ * - SSO Admin (target prefix SWBExternalService):
+ *   https://docs.aws.amazon.com/singlesignon/latest/APIReference/ — CreateAccountAssignment and
+ *   DeleteAccountAssignment answer an AccountAssignmentOperationStatus with Status IN_PROGRESS and
+ *   a RequestId; DescribeAccountAssignmentCreationStatus / …DeletionStatus report IN_PROGRESS,
+ *   SUCCEEDED or FAILED with FailureReason; the assignment shows in
+ *   ListAccountAssignmentsForPrincipal only once it succeeded. Lists page by NextToken;
+ *   timestamps are epoch seconds.
+ * - Identity Store (target prefix AWSIdentityStore):
+ *   https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/ — GetUserId by
+ *   UniqueAttribute, DescribeUser (UserStatus ENABLED/DISABLED), CreateUser, DeleteUser, ListUsers.
+ * - Errors (each API's "Errors" section and "Common Errors"): ThrottlingException (400; the
+ *   Identity Store's carries Retry-After), AccessDeniedException (400),
+ *   UnrecognizedClientException (400, bad credentials), ResourceNotFoundException (400),
+ *   InternalServerException (500); JSON body `{"__type": …, "Message": …}` and x-amzn-RequestId.
  */
-import { CreateUserCommand, DeleteUserCommand, DescribeUserCommand, GetUserIdCommand, IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
-import {
-  AccessDeniedException,
-  CreateAccountAssignmentCommand,
-  DeleteAccountAssignmentCommand,
-  DescribePermissionSetCommand,
-  InternalServerException,
-  ListAccountAssignmentsCommand,
-  ListAccountAssignmentsForPrincipalCommand,
-  ListPermissionSetsCommand,
-  ResourceNotFoundException,
-  SSOAdminClient,
-  ThrottlingException,
-} from '@aws-sdk/client-sso-admin';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { randomUUID } from 'node:crypto';
+import nock from 'nock';
 
 export type AwsFault = 'throttle' | '500' | 'timeout' | '401' | '403' | '404';
+type Reply = [number, unknown, Record<string, string>];
 
 interface User {
   UserId: string;
   UserName: string;
-  Emails: { Value: string; Type: string; Primary: boolean }[];
+  DisplayName?: string;
+  Name?: { GivenName?: string; FamilyName?: string };
+  Emails: { Value: string; Type?: string; Primary?: boolean }[];
+  UserStatus: 'ENABLED' | 'DISABLED';
 }
 
-const meta = (status: number) => ({ httpStatusCode: status, requestId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111', attempts: 1, totalRetryDelay: 0 });
+interface Operation {
+  kind: 'create' | 'delete';
+  key: string;
+  status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+  failureReason?: string;
+  created: number;
+}
+
+const JSON_11 = 'application/x-amz-json-1.1';
+
+/** The request members the fake reads (each operation sends some of them). */
+interface Input {
+  IdentityStoreId: string;
+  UserId: string;
+  NextToken?: string;
+  AlternateIdentifier: unknown;
+  PermissionSetArn: string;
+  TargetId: string;
+  PrincipalId: string;
+  AccountId: string;
+  AccountAssignmentCreationRequestId: string;
+  AccountAssignmentDeletionRequestId: string;
+}
 
 export class FakeAws {
+  readonly region: string;
   readonly users = new Map<string, User>();
   readonly permissionSets = new Map<string, string>(); // arn → name
   /** Completed assignments: `${account}|${arn}|${userId}`. */
   readonly assignments = new Set<string>();
-  /** Created but not yet visible (AWS provisions asynchronously). */
-  readonly inProgress = new Set<string>();
+  readonly operations = new Map<string, Operation>();
+  /** Every operation received, as `<Operation>`. */
   readonly calls: string[] = [];
   pageSize: number;
-  /** Finish in-progress assignments before the next call, as AWS does within moments. */
+  /** Finish in-progress operations before answering the next request, as AWS does within moments. */
   autoSettle = true;
-  #faults: { fault: AwsFault; only?: string }[] = [];
+  /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
+  stallMs = 3_000;
+  #faults: { fault: AwsFault; only?: string; retryAfterSeconds?: number }[] = [];
+  #failNextAssignment: string | undefined;
   #seq = 0;
-  #sso: AwsClientStub<SSOAdminClient> | undefined;
-  #store: AwsClientStub<IdentitystoreClient> | undefined;
 
-  constructor(pageSize = 2) {
+  constructor(pageSize = 2, region = 'us-east-1') {
     this.pageSize = pageSize;
+    this.region = region;
   }
 
   addPermissionSet(name: string): string {
@@ -61,14 +86,60 @@ export class FakeAws {
     return arn;
   }
 
-  failNext(fault: AwsFault, only?: string): void {
-    this.#faults.push({ fault, only });
+  /** The next request (or the next of operation `only`) fails like AWS would. */
+  failNext(fault: AwsFault, only?: string, retryAfterSeconds?: number): void {
+    this.#faults.push({ fault, only, retryAfterSeconds });
   }
 
-  /** Completes every in-progress assignment, as AWS does a moment later. */
+  /** The next assignment AWS accepts fails later, with this reason (e.g. an SCP denies the role). */
+  failNextAssignment(reason: string): void {
+    this.#failNextAssignment = reason;
+  }
+
+  /** Completes every in-progress operation, as AWS does a moment later. */
   settle(): void {
-    for (const key of this.inProgress) this.assignments.add(key);
-    this.inProgress.clear();
+    for (const op of this.operations.values()) {
+      if (op.status !== 'IN_PROGRESS') continue;
+      if (op.failureReason) {
+        op.status = 'FAILED';
+        continue;
+      }
+      op.status = 'SUCCEEDED';
+      if (op.kind === 'create') this.assignments.add(op.key);
+      else this.assignments.delete(op.key);
+    }
+  }
+
+  start(): this {
+    for (const [host, prefix] of [
+      [`https://sso.${this.region}.amazonaws.com`, 'SWBExternalService'],
+      [`https://identitystore.${this.region}.amazonaws.com`, 'AWSIdentityStore'],
+    ] as const) {
+      nock(host)
+        .persist()
+        .post('/')
+        .reply(async (request: unknown) => {
+          // nock 15 hands the reply function the intercepted fetch Request.
+          const req = request as { headers: { get(name: string): string | null }; text(): Promise<string> };
+          const target = req.headers.get('x-amz-target') ?? '';
+          if (!target.startsWith(`${prefix}.`)) return [400, { __type: 'UnknownOperationException' }, { 'content-type': JSON_11 }];
+          if (!req.headers.get('authorization')?.startsWith('AWS4-HMAC-SHA256 Credential=')) return this.#error(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+          return this.#handle(target.slice(prefix.length + 1), JSON.parse((await req.text()) || '{}') as Input);
+        });
+    }
+    return this;
+  }
+
+  stop(): void {
+    nock.cleanAll();
+  }
+
+  #ok(body: unknown): Reply {
+    return [200, body, { 'content-type': JSON_11, 'x-amzn-requestid': randomUUID() }];
+  }
+
+  #error(status: number, type: string, message: string, headers: Record<string, string> = {}): Reply {
+    return [status, { __type: type, Message: message }, { 'content-type': JSON_11, 'x-amzn-requestid': randomUUID(), ...headers }];
   }
 
   #page<T>(items: T[], token: string | undefined): { items: T[]; NextToken?: string } {
@@ -77,100 +148,94 @@ export class FakeAws {
     return { items: items.slice(start, start + this.pageSize), NextToken: next };
   }
 
-  #gate(command: string): void {
-    this.calls.push(command);
-    const i = this.#faults.findIndex((f) => !f.only || f.only === command);
-    if (i < 0) return;
-    const [{ fault }] = this.#faults.splice(i, 1) as [{ fault: AwsFault }];
-    if (fault === 'throttle') throw new ThrottlingException({ message: 'Rate exceeded', $metadata: meta(400) });
-    if (fault === '500') throw new InternalServerException({ message: 'An internal error occurred.', $metadata: meta(500) });
-    if (fault === '403') throw new AccessDeniedException({ message: 'User is not authorized to perform: sso:CreateAccountAssignment', $metadata: meta(403) });
-    if (fault === '401') throw Object.assign(new Error('The security token included in the request is invalid.'), { name: 'UnrecognizedClientException', $metadata: meta(400) });
-    if (fault === '404') throw new ResourceNotFoundException({ message: 'Account assignment not found', $metadata: meta(400) });
-    throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+  #status(id: string, op: Operation) {
+    const [TargetId, PermissionSetArn, PrincipalId] = op.key.split('|');
+    return { Status: op.status, RequestId: id, FailureReason: op.status === 'FAILED' ? op.failureReason : undefined, TargetId, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId, CreatedDate: op.created };
   }
 
-  start(): this {
-    const sso = mockClient(SSOAdminClient);
-    const store = mockClient(IdentitystoreClient);
-    // Each call first sees what AWS finished since the previous one.
-    const step = (name: string) => {
-      if (this.autoSettle) this.settle();
-      this.#gate(name);
-    };
-    store.on(GetUserIdCommand).callsFake((input) => {
-      step('GetUserId');
-      const { AttributePath, AttributeValue } = input.AlternateIdentifier.UniqueAttribute;
-      const user = [...this.users.values()].find((u) => (AttributePath === 'userName' ? u.UserName === AttributeValue : u.Emails.some((e) => e.Value === AttributeValue)));
-      if (!user) throw new ResourceNotFoundException({ message: 'USER not found.', $metadata: meta(400) });
-      return { UserId: user.UserId, IdentityStoreId: input.IdentityStoreId };
-    });
-    store.on(DescribeUserCommand).callsFake((input) => {
-      step('DescribeUser');
-      const user = this.users.get(input.UserId);
-      if (!user) throw new ResourceNotFoundException({ message: 'USER not found.', $metadata: meta(400) });
-      return { ...user, IdentityStoreId: input.IdentityStoreId };
-    });
-    store.on(CreateUserCommand).callsFake((input) => {
-      step('CreateUser');
-      if ([...this.users.values()].some((u) => u.UserName === input.UserName)) throw Object.assign(new Error('Duplicate UserName'), { name: 'ConflictException', $metadata: meta(400) });
-      const UserId = `9067${(++this.#seq).toString().padStart(6, '0')}-1234-5678-9abc-def012345678`;
-      this.users.set(UserId, { UserId, UserName: input.UserName, Emails: input.Emails });
-      return { UserId, IdentityStoreId: input.IdentityStoreId };
-    });
-    store.on(DeleteUserCommand).callsFake((input) => {
-      step('DeleteUser');
-      if (!this.users.delete(input.UserId)) throw new ResourceNotFoundException({ message: 'USER not found.', $metadata: meta(400) });
-      return {};
-    });
-    store.on(ListUsersCommand).callsFake((input) => {
-      step('ListUsers');
-      const { items, NextToken } = this.#page([...this.users.values()], input.NextToken);
-      return { Users: items, NextToken };
-    });
-    sso.on(ListPermissionSetsCommand).callsFake((input) => {
-      step('ListPermissionSets');
-      const { items, NextToken } = this.#page([...this.permissionSets.keys()], input.NextToken);
-      return { PermissionSets: items, NextToken };
-    });
-    sso.on(DescribePermissionSetCommand).callsFake((input) => {
-      step('DescribePermissionSet');
-      const name = this.permissionSets.get(input.PermissionSetArn);
-      if (!name) throw new ResourceNotFoundException({ message: 'PermissionSet not found', $metadata: meta(400) });
-      return { PermissionSet: { Name: name, PermissionSetArn: input.PermissionSetArn, SessionDuration: 'PT1H', CreatedDate: new Date('2026-01-01') } };
-    });
-    sso.on(CreateAccountAssignmentCommand).callsFake((input) => {
-      step('CreateAccountAssignment');
-      const key = `${input.TargetId}|${input.PermissionSetArn}|${input.PrincipalId}`;
-      if (!this.assignments.has(key)) this.inProgress.add(key);
-      return { AccountAssignmentCreationStatus: { Status: 'IN_PROGRESS', RequestId: `req-${++this.#seq}`, TargetId: input.TargetId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: input.PermissionSetArn, PrincipalType: 'USER', PrincipalId: input.PrincipalId, CreatedDate: new Date() } };
-    });
-    sso.on(DeleteAccountAssignmentCommand).callsFake((input) => {
-      step('DeleteAccountAssignment');
-      const key = `${input.TargetId}|${input.PermissionSetArn}|${input.PrincipalId}`;
-      this.assignments.delete(key);
-      this.inProgress.delete(key);
-      return { AccountAssignmentDeletionStatus: { Status: 'IN_PROGRESS', RequestId: `req-${++this.#seq}` } };
-    });
-    sso.on(ListAccountAssignmentsForPrincipalCommand).callsFake((input) => {
-      step('ListAccountAssignmentsForPrincipal');
-      const mine = [...this.assignments].map((k) => k.split('|') as [string, string, string]).filter(([, , p]) => p === input.PrincipalId);
-      const { items, NextToken } = this.#page(mine, input.NextToken);
-      return { AccountAssignments: items.map(([AccountId, PermissionSetArn, PrincipalId]) => ({ AccountId, PermissionSetArn, PrincipalId, PrincipalType: 'USER' })), NextToken };
-    });
-    sso.on(ListAccountAssignmentsCommand).callsFake((input) => {
-      step('ListAccountAssignments');
-      const on = [...this.assignments].map((k) => k.split('|') as [string, string, string]).filter(([a, ps]) => a === input.AccountId && ps === input.PermissionSetArn);
-      const { items, NextToken } = this.#page(on, input.NextToken);
-      return { AccountAssignments: items.map(([AccountId, PermissionSetArn, PrincipalId]) => ({ AccountId, PermissionSetArn, PrincipalId, PrincipalType: 'USER' })), NextToken };
-    });
-    this.#sso = sso;
-    this.#store = store;
-    return this;
-  }
+  #handle(operation: string, input: Input): Reply | Promise<Reply> {
+    this.calls.push(operation);
+    // AWS finishes what earlier calls started; what this call starts is in progress in its answer.
+    if (this.autoSettle) this.settle();
+    const i = this.#faults.findIndex((f) => !f.only || f.only === operation);
+    if (i >= 0) {
+      const [{ fault, retryAfterSeconds }] = this.#faults.splice(i, 1) as [{ fault: AwsFault; retryAfterSeconds?: number }];
+      if (fault === 'throttle') return this.#error(400, 'ThrottlingException', 'Rate exceeded', retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) });
+      if (fault === '500') return this.#error(500, 'InternalServerException', 'An internal error occurred.');
+      if (fault === '403') return this.#error(400, 'AccessDeniedException', `User is not authorized to perform: sso:${operation}`);
+      if (fault === '401') return this.#error(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      if (fault === '404') return this.#error(400, 'ResourceNotFoundException', 'Account assignment not found');
+      return new Promise((resolve) => setTimeout(() => resolve(this.#error(500, 'InternalServerException', 'Request timed out')), this.stallMs));
+    }
+    const userNotFound = () => this.#error(400, 'ResourceNotFoundException', 'USER not found.');
+    const key = () => `${input.TargetId}|${input.PermissionSetArn}|${input.PrincipalId}`;
 
-  stop(): void {
-    this.#sso?.restore();
-    this.#store?.restore();
+    switch (operation) {
+      case 'GetUserId': {
+        const { AttributePath, AttributeValue } = (input.AlternateIdentifier as unknown as { UniqueAttribute: { AttributePath: string; AttributeValue: string } }).UniqueAttribute;
+        const user = [...this.users.values()].find((u) => (AttributePath === 'userName' ? u.UserName === AttributeValue : u.Emails.some((e) => e.Value === AttributeValue)));
+        return user ? this.#ok({ UserId: user.UserId, IdentityStoreId: input.IdentityStoreId }) : userNotFound();
+      }
+      case 'DescribeUser': {
+        const user = this.users.get(input.UserId);
+        return user ? this.#ok({ ...user, IdentityStoreId: input.IdentityStoreId }) : userNotFound();
+      }
+      case 'CreateUser': {
+        const body = input as unknown as Omit<User, 'UserId' | 'UserStatus'>;
+        if ([...this.users.values()].some((u) => u.UserName === body.UserName)) return this.#error(400, 'ConflictException', 'Duplicate UserName');
+        const UserId = `9067${(++this.#seq).toString().padStart(6, '0')}-1234-5678-9abc-def012345678`;
+        this.users.set(UserId, { UserId, UserName: body.UserName, DisplayName: body.DisplayName, Name: body.Name, Emails: body.Emails, UserStatus: 'ENABLED' });
+        return this.#ok({ UserId, IdentityStoreId: input.IdentityStoreId });
+      }
+      case 'DeleteUser':
+        return this.users.delete(input.UserId) ? this.#ok({}) : userNotFound();
+      case 'ListUsers': {
+        const { items, NextToken } = this.#page([...this.users.values()], input.NextToken);
+        return this.#ok({ Users: items.map((u) => ({ ...u, IdentityStoreId: input.IdentityStoreId })), NextToken });
+      }
+      case 'ListPermissionSets': {
+        const { items, NextToken } = this.#page([...this.permissionSets.keys()], input.NextToken);
+        return this.#ok({ PermissionSets: items, NextToken });
+      }
+      case 'DescribePermissionSet': {
+        const name = this.permissionSets.get(input.PermissionSetArn);
+        if (!name) return this.#error(400, 'ResourceNotFoundException', 'PermissionSet not found');
+        return this.#ok({ PermissionSet: { Name: name, PermissionSetArn: input.PermissionSetArn, SessionDuration: 'PT1H', CreatedDate: 1767225600 } });
+      }
+      case 'CreateAccountAssignment':
+      case 'DeleteAccountAssignment': {
+        if (!this.permissionSets.has(input.PermissionSetArn)) return this.#error(400, 'ResourceNotFoundException', 'PermissionSet not found');
+        const kind = operation === 'CreateAccountAssignment' ? 'create' : 'delete';
+        if (kind === 'delete' && !this.assignments.has(key())) return this.#error(400, 'ResourceNotFoundException', 'Account assignment not found');
+        const id = randomUUID();
+        const op: Operation = { kind, key: key(), status: 'IN_PROGRESS', created: Math.floor(Date.now() / 1000) };
+        if (kind === 'create' && this.#failNextAssignment) {
+          op.failureReason = this.#failNextAssignment;
+          this.#failNextAssignment = undefined;
+        }
+        this.operations.set(id, op);
+        return this.#ok({ [kind === 'create' ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus']: this.#status(id, op) });
+      }
+      case 'DescribeAccountAssignmentCreationStatus':
+      case 'DescribeAccountAssignmentDeletionStatus': {
+        const creation = operation === 'DescribeAccountAssignmentCreationStatus';
+        const id = creation ? input.AccountAssignmentCreationRequestId : input.AccountAssignmentDeletionRequestId;
+        const op = this.operations.get(id);
+        if (!op || op.kind !== (creation ? 'create' : 'delete')) return this.#error(400, 'ResourceNotFoundException', 'Request not found');
+        return this.#ok({ [creation ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus']: this.#status(id, op) });
+      }
+      case 'ListAccountAssignmentsForPrincipal': {
+        const mine = [...this.assignments].map((k) => k.split('|') as [string, string, string]).filter(([, , p]) => p === input.PrincipalId);
+        const { items, NextToken } = this.#page(mine, input.NextToken);
+        return this.#ok({ AccountAssignments: items.map(([AccountId, PermissionSetArn, PrincipalId]) => ({ AccountId, PermissionSetArn, PrincipalId, PrincipalType: 'USER' })), NextToken });
+      }
+      case 'ListAccountAssignments': {
+        const on = [...this.assignments].map((k) => k.split('|') as [string, string, string]).filter(([a, ps]) => a === input.AccountId && ps === input.PermissionSetArn);
+        const { items, NextToken } = this.#page(on, input.NextToken);
+        return this.#ok({ AccountAssignments: items.map(([AccountId, PermissionSetArn, PrincipalId]) => ({ AccountId, PermissionSetArn, PrincipalId, PrincipalType: 'USER' })), NextToken });
+      }
+      default:
+        return this.#error(400, 'UnknownOperationException', `The fake does not know ${operation}`);
+    }
   }
 }

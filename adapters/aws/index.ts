@@ -1,14 +1,20 @@
-import type { AccountRef, Adapter, AdapterDescription, AdapterPerson, GrantResult, ObservedGrant, RevokeResult } from '../types.js';
+import type { AccountRef, Adapter, AdapterDescription, AdapterPerson, GrantProgress, GrantResult, ObservedGrant, RevokeResult } from '../types.js';
 import { AdapterError } from '../types.js';
-import { type AwsApi, type AwsClientConfig, type AwsUserShape, createAwsApi } from './client.js';
+import { type AssignmentOperation, type AwsApi, type AwsClientConfig, type AwsUserShape, createAwsApi } from './client.js';
 import { classify } from './errors.js';
-import { parse } from './mapping.js';
+import { AWS_ENTITLEMENT_TYPES, parse, parseAws } from './mapping.js';
 
 export type { AwsClientConfig } from './client.js';
+export { AWS_ENTITLEMENT_TYPES } from './mapping.js';
+
+/** AWS finishes an assignment in seconds; a re-check sooner than this is wasted. */
+const CHECK_AFTER_MS = 2_000;
 
 /**
  * AWS IAM Identity Center: a permission set on an account, assigned to the person's Identity
  * Center user. Users usually arrive from the IdP by SCIM, so AWS depends on Okta by default.
+ * Assignments are made and removed asynchronously: grant() and revoke() answer `in_progress` with
+ * AWS's request id, and checkProgress() reads where it stands; nothing here waits.
  */
 export function createAwsAdapter(config: AwsClientConfig, deps: { api?: AwsApi } = {}): Adapter {
   const api = deps.api ?? createAwsApi(config);
@@ -16,11 +22,11 @@ export function createAwsAdapter(config: AwsClientConfig, deps: { api?: AwsApi }
     system: 'aws',
     displayName: 'AWS IAM Identity Center',
     mode: 'live',
-    entitlementTypes: [{ type: 'account-assignment', description: 'a permission set on one AWS account (aws:account-assignment:<account>#<permission set>)', levels: 'any' }],
+    entitlementTypes: AWS_ENTITLEMENT_TYPES,
     // SSO Admin's account-assignment APIs allow about 20 requests per second per account; stay well under.
     defaultRateLimit: { requestsPerMinute: 600 },
     dependsOn: config.provisionUsers ? [] : ['okta'],
-    supports: { deleteAccount: Boolean(config.provisionUsers), listMembers: true, listAccounts: true, expiringGrants: false },
+    supports: { deleteAccount: false, listMembers: true, listAccounts: true, expiringGrants: false },
   };
   const byName = new Map<string, string>();
   const byArn = new Map<string, string>();
@@ -61,7 +67,7 @@ export function createAwsAdapter(config: AwsClientConfig, deps: { api?: AwsApi }
     login: user.UserName ?? null,
     email: user.Emails?.[0]?.Value ?? person?.email ?? null,
     employeeId: person?.employeeId ?? null,
-    status: 'active',
+    status: user.UserStatus === 'DISABLED' ? 'suspended' : 'active',
   });
 
   async function find(person: AdapterPerson): Promise<AccountRef | null> {
@@ -77,14 +83,27 @@ export function createAwsAdapter(config: AwsClientConfig, deps: { api?: AwsApi }
     return false;
   }
 
+  /** An assignment change AWS accepted: finished, failed (with AWS's reason), or still running. */
+  function settle(op: AssignmentOperation, verb: 'assign' | 'remove', entitlement: string): { state: 'done' } | { state: 'in_progress'; reference: string } {
+    if (op.status === 'FAILED') throw new AdapterError(`AWS could not ${verb} ${entitlement}: ${op.failureReason ?? 'no reason given'}`, { kind: 'permanent', system: 'aws', requestId: op.requestId });
+    if (op.status === 'SUCCEEDED' || !op.requestId) return { state: 'done' };
+    return { state: 'in_progress', reference: `${verb === 'assign' ? 'create' : 'delete'}:${op.requestId}` };
+  }
+
   const adapter: Adapter = {
     system: 'aws',
     describe: () => description,
-    validateEntitlement: (entitlement) => void parse(entitlement),
+    parseEntitlement: parseAws,
     findAccount: (person) => call(`find user ${person.email}`, () => find(person)),
 
     async ensureAccount(person) {
       const existing = await adapter.findAccount(person);
+      if (existing?.status === 'suspended') {
+        // Identity Center keeps the user's status; whoever disabled it enables it again.
+        throw config.provisionUsers
+          ? new AdapterError(`AWS Identity Center user ${person.email} is disabled; enable it in the Identity Center console`, { kind: 'permanent', system: 'aws' })
+          : new AdapterError(`AWS Identity Center user ${person.email} is disabled; Okta's SCIM enables it once the person is active in Okta`, { kind: 'retryable', system: 'aws', retryAfterMs: 60_000 });
+      }
       if (existing) return { account: existing, outcome: 'already_present' };
       if (!config.provisionUsers) {
         // Not there yet: SCIM from the IdP runs on its own schedule. Retrying finds it.
@@ -98,13 +117,15 @@ export function createAwsAdapter(config: AwsClientConfig, deps: { api?: AwsApi }
     },
 
     async suspendAccount(account): Promise<RevokeResult> {
-      // Identity Center has no suspension of its own: access ends by removing the assignments, and
-      // the user goes (when Gatehouse made it) or is deactivated by the IdP's SCIM.
+      // Identity Center has no suspension of its own: access ends by removing the assignments;
+      // the user is disabled by the IdP's SCIM, or deleted here when Gatehouse made it.
       const user = await call(`read user ${account.id}`, () => api.describeUser(account.id));
       if (!user) return { outcome: 'already_absent' };
       let removed = false;
       await call(`remove assignments of ${account.id}`, async () => {
-        for await (const a of api.assignmentsOf(account.id)) {
+        const held = [];
+        for await (const a of api.assignmentsOf(account.id)) held.push(a);
+        for (const a of held) {
           await api.deleteAssignment(a.accountId, a.permissionSetArn, account.id);
           removed = true;
         }
@@ -120,24 +141,37 @@ export function createAwsAdapter(config: AwsClientConfig, deps: { api?: AwsApi }
       const { accountId, permissionSet } = parse(entitlement);
       const arn = await permissionSetArn(permissionSet);
       if (await call(`read assignments of ${account.id}`, () => has(account, accountId, arn))) return { outcome: 'already_present', state: 'active' };
-      // Asynchronous on AWS's side: IN_PROGRESS now, visible to the verification read once done.
-      const { status, failureReason } = await call(`assign ${entitlement} to ${account.id}`, () => api.createAssignment(accountId, arn, account.id));
-      if (status === 'FAILED') throw new AdapterError(`AWS could not assign ${entitlement}: ${failureReason ?? 'no reason given'}`, { kind: 'permanent', system: 'aws' });
-      return { outcome: 'applied', state: 'active' };
+      const op = await call(`assign ${entitlement} to ${account.id}`, () => api.createAssignment(accountId, arn, account.id));
+      const result = settle(op, 'assign', entitlement);
+      if (result.state === 'done') return { outcome: 'applied', state: 'active', reference: op.requestId };
+      return { outcome: 'applied', state: 'in_progress', reference: result.reference, checkAfterMs: CHECK_AFTER_MS };
     },
 
     async revoke(account, entitlement): Promise<RevokeResult> {
       const { accountId, permissionSet } = parse(entitlement);
       const arn = await permissionSetArn(permissionSet);
       if (!(await call(`read assignments of ${account.id}`, () => has(account, accountId, arn)))) return { outcome: 'already_absent' };
+      let op: AssignmentOperation;
       try {
-        const { status, failureReason } = await api.deleteAssignment(accountId, arn, account.id);
-        if (status === 'FAILED') throw new AdapterError(`AWS could not remove ${entitlement}: ${failureReason ?? 'no reason given'}`, { kind: 'permanent', system: 'aws' });
+        op = await api.deleteAssignment(accountId, arn, account.id);
       } catch (error) {
         if ((error as { name?: string }).name === 'ResourceNotFoundException') return { outcome: 'already_absent' };
         throw classify(error, `remove ${entitlement} from ${account.id}`);
       }
-      return { outcome: 'applied' };
+      const result = settle(op, 'remove', entitlement);
+      if (result.state === 'done') return { outcome: 'applied' };
+      return { outcome: 'applied', state: 'in_progress', reference: result.reference, checkAfterMs: CHECK_AFTER_MS };
+    },
+
+    async checkProgress(reference): Promise<GrantProgress> {
+      const m = /^(create|delete):(.+)$/.exec(reference);
+      if (!m) throw new AdapterError(`"${reference}" is not a reference this AWS adapter gave out (create:<request id> or delete:<request id>)`, { kind: 'permanent', system: 'aws' });
+      const [, kind, requestId] = m as unknown as [string, 'create' | 'delete', string];
+      const op = await call(`read the status of assignment request ${requestId}`, () => (kind === 'create' ? api.creationStatus(requestId) : api.deletionStatus(requestId)));
+      if (op.status === 'FAILED') {
+        throw new AdapterError(`AWS could not ${kind === 'create' ? 'make' : 'remove'} the account assignment of request ${requestId}: ${op.failureReason ?? 'no reason given'}`, { kind: 'permanent', system: 'aws', requestId });
+      }
+      return op.status === 'SUCCEEDED' ? { state: 'done' } : { state: 'in_progress', checkAfterMs: CHECK_AFTER_MS };
     },
 
     async *listGrants(account): AsyncIterable<ObservedGrant> {

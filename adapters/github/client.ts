@@ -18,6 +18,8 @@ export interface GitHubClientConfig {
    * secondary limits. On by default; tests of this adapter turn it off to run quickly.
    */
   pace?: boolean;
+  /** Longest one request may take before it fails as retryable. Default 30 s. */
+  timeoutMs?: number;
 }
 
 export interface GitHubUserShape {
@@ -63,6 +65,11 @@ export function createGitHubApi(config: GitHubClientConfig): GitHubApi {
     throttle: { enabled: config.pace ?? true, onRateLimit: () => false, onSecondaryRateLimit: () => false },
     retry: { retries: 0 },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  });
+  // Octokit has no request timeout of its own: each request (each page, too) gets a signal.
+  const timeoutMs = config.timeoutMs ?? 30_000;
+  octokit.hook.before('request', (options) => {
+    options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
   });
   const absent = (error: unknown) => (error as { status?: number }).status === 404;
   const maybe = async <T>(fn: () => Promise<T>): Promise<T | null> => {

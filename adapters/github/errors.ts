@@ -5,6 +5,8 @@ const SYSTEM = 'github';
 interface RequestErrorLike {
   status?: number;
   message?: string;
+  name?: string;
+  cause?: { name?: string };
   response?: { headers?: Record<string, string | undefined>; data?: { message?: string } };
 }
 
@@ -17,6 +19,10 @@ interface RequestErrorLike {
 export function classify(error: unknown, what: string, now = Date.now()): AdapterError {
   if (error instanceof AdapterError) return error;
   const e = error as RequestErrorLike;
+  // Octokit reports a fetch that never answered as a made-up 500; say what happened instead.
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.cause?.name === 'TimeoutError' || e?.cause?.name === 'AbortError') {
+    return new AdapterError(`GitHub ${what} timed out: GitHub did not answer in time (Gatehouse will retry)`, { kind: 'retryable', system: SYSTEM, cause: error });
+  }
   if (typeof e?.status === 'number' && e.status > 0) {
     const headers = e.response?.headers ?? {};
     const retryAfter = retryAfterMs(headers['retry-after'], now);

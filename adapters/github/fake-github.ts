@@ -26,6 +26,8 @@ export class FakeGitHub {
   readonly invitations = new Map<string, Map<string, { id: number; permission: string }>>();
   readonly requests: string[] = [];
   pageSize: number;
+  /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
+  stallMs = 3_000;
   #faults: { fault: GitHubFault; retryAfterMs: number; onlyMethod?: string }[] = [];
   #seq = 1000;
 
@@ -95,7 +97,7 @@ export class FakeGitHub {
     return [200, slice, headers];
   }
 
-  #handle(method: string, href: string, body: Record<string, unknown>): Reply {
+  #handle(method: string, href: string, body: Record<string, unknown>): Reply | Promise<Reply> {
     const url = new URL(href);
     this.requests.push(`${method} ${url.pathname}`);
     const i = this.#faults.findIndex((f) => !f.onlyMethod || f.onlyMethod === method);
@@ -109,7 +111,8 @@ export class FakeGitHub {
       if (fault === '401') return [401, { message: 'Bad credentials', documentation_url: doc }];
       if (fault === '403') return [403, { message: 'Resource not accessible by integration', documentation_url: doc }];
       if (fault === '404') return [404, { message: 'Not Found', documentation_url: doc }];
-      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      // A timeout: GitHub stalls, and answers only after the client gave up.
+      return new Promise((resolve) => setTimeout(() => resolve([504, { message: 'We couldn\'t respond to your request in time.' }]), this.stallMs));
     }
     const notFound: Reply = [404, { message: 'Not Found', documentation_url: doc }];
     const p = url.pathname.split('/').slice(1).map(decodeURIComponent);

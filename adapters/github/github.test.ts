@@ -12,13 +12,14 @@ function setup() {
   for (const login of ['sarahchen', 'zoe-a', 'madonna', ...Array.from({ length: 7 }, (_, i) => `page-${i}`)]) fake.addUser(login);
   for (let i = 0; i < 8; i++) fake.addTeam('acme', `team-${i}`);
   fake.addRepo('acme', 'platform-api');
-  return { adapter: createGitHubAdapter({ token: 'ghp_test', org: 'acme', pace: false }) };
+  return { adapter: createGitHubAdapter({ token: 'ghp_test', org: 'acme', pace: false, timeoutMs: 250 }) };
 }
 
 defineAdapterConformance('github', {
   setup: async () => setup(),
   entitlements: Array.from({ length: 8 }, (_, i) => `github:team:acme/team-${i}#member`),
   invalidEntitlement: 'github:repo:acme/platform-api#writer',
+  vendorCalls: () => fake!.requests.length,
   inject: async (_adapter, fault, { retryAfterMs }) => {
     const map = { '429': '429', '5xx': '500', timeout: 'timeout', '401': '401', '403': '403', '404-on-revoke': '404' } as const;
     fake!.failNext(map[fault], retryAfterMs, fault === '404-on-revoke' ? 'DELETE' : undefined);
@@ -57,6 +58,22 @@ describe('github specifics', () => {
     const error = await adapter.findAccount(person).catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'retryable', rateLimited: true, status: 403 });
     expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(55_000);
+  });
+
+  it('a GitHub that does not answer is a retryable timeout, named as one (not Octokit\'s made-up 500)', async () => {
+    const { adapter } = setup();
+    fake!.failNext('timeout');
+    const error = await adapter.findAccount(person).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'retryable', status: undefined, message: 'GitHub find user sarahchen timed out: GitHub did not answer in time (Gatehouse will retry)' });
+  });
+
+  it('says precisely what is wrong with a GitHub entitlement', () => {
+    const { adapter } = setup();
+    expect(() => adapter.parseEntitlement('github:repo:acme/api#writer')).toThrow('"github:repo:acme/api#writer" is not a valid GitHub entitlement: "writer" is not a repository role; use read, triage, write, maintain, admin');
+    expect(() => adapter.parseEntitlement('github:repo:acme/api')).toThrow('say which role after "#": read, triage, write, maintain, admin');
+    expect(() => adapter.parseEntitlement('github:team:platform#member')).toThrow('name the team as <org>/<team slug>: github:team:acme/platform');
+    expect(() => adapter.parseEntitlement('github:org:acme#admin')).toThrow('organization membership has no levels; drop "#admin"');
+    expect(adapter.parseEntitlement('github:team:acme/platform')).toEqual({ uri: 'github:team:acme/platform', system: 'github', type: 'team', resource: 'acme/platform', level: null });
   });
 
   it('without a GitHub login on record, says where to put it', async () => {

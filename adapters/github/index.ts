@@ -1,19 +1,16 @@
 import { type AccountRef, type Adapter, type AdapterDescription, AdapterError, type GrantResult, type ObservedGrant, type RevokeResult } from '../types.js';
 import { createGitHubApi, type GitHubApi, type GitHubClientConfig } from './client.js';
 import { classify } from './errors.js';
-import { API_PERMISSION, loginOf, parse } from './mapping.js';
+import { API_PERMISSION, GITHUB_ENTITLEMENT_TYPES, loginOf, parse, parseGitHub } from './mapping.js';
 
 export type { GitHubClientConfig } from './client.js';
+export { GITHUB_ENTITLEMENT_TYPES } from './mapping.js';
 
 const describeFor = (org: string): AdapterDescription => ({
   system: 'github',
   displayName: `GitHub (${org})`,
   mode: 'live',
-  entitlementTypes: [
-    { type: 'org', description: 'membership of an organization', levels: null },
-    { type: 'team', description: 'membership of a team', levels: ['member', 'maintainer'] },
-    { type: 'repo', description: 'a direct collaborator role on a repository', levels: ['read', 'triage', 'write', 'maintain', 'admin'] },
-  ],
+  entitlementTypes: GITHUB_ENTITLEMENT_TYPES,
   // 5,000 requests an hour for a token (15,000 for a GitHub App on Enterprise Cloud); stay at the
   // lower: https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
   defaultRateLimit: { requestsPerMinute: 80 },
@@ -61,7 +58,7 @@ export function createGitHubAdapter(config: GitHubClientConfig, deps: { api?: Gi
   const adapter: Adapter = {
     system: 'github',
     describe: () => description,
-    validateEntitlement: (entitlement) => void parse(entitlement),
+    parseEntitlement: parseGitHub,
 
     async findAccount(person) {
       const user = loginOf(person);

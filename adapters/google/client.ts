@@ -1,7 +1,7 @@
 /**
  * The only file that imports Google's client (`@googleapis/admin`, the Admin SDK Directory API).
  * The service account impersonates an admin (domain-wide delegation). gaxios's own retry is off:
- * the queue is the one layer that retries (CONVENTIONS.md).
+ * the queue is the one layer that retries (CONVENTIONS.md); every request has a timeout.
  */
 import { admin, auth } from '@googleapis/admin';
 
@@ -14,6 +14,8 @@ export interface GoogleClientConfig {
   customer: string;
   /** For tests against a fake; Google's own by default. */
   rootUrl?: string;
+  /** Longest one request may take before it fails as retryable. Default 30 s. */
+  timeoutMs?: number;
 }
 
 export const SCOPES = [
@@ -38,7 +40,8 @@ export interface GoogleApi {
   insertUser(body: Record<string, unknown>): Promise<GoogleUserShape>;
   updateUser(userKey: string, body: Record<string, unknown>): Promise<GoogleUserShape>;
   signOut(userKey: string): Promise<void>;
-  hasMember(groupKey: string, memberKey: string): Promise<boolean>;
+  /** The user's direct membership of the group (not one through a nested group), or null. */
+  membership(groupKey: string, memberKey: string): Promise<{ role: string; status: string } | null>;
   insertMember(groupKey: string, email: string): Promise<void>;
   deleteMember(groupKey: string, memberKey: string): Promise<void>;
   members(groupKey: string): AsyncIterable<{ id: string; email: string }>;
@@ -48,7 +51,7 @@ export interface GoogleApi {
 export function createGoogleApi(config: GoogleClientConfig): GoogleApi {
   const key = JSON.parse(config.serviceAccountKey) as { client_email: string; private_key: string };
   const jwt = new auth.JWT({ email: key.client_email, key: key.private_key, scopes: SCOPES, subject: config.adminEmail });
-  const directory = admin({ version: 'directory_v1', auth: jwt, retry: false, ...(config.rootUrl ? { rootUrl: config.rootUrl } : {}) });
+  const directory = admin({ version: 'directory_v1', auth: jwt, retry: false, timeout: config.timeoutMs ?? 30_000, ...(config.rootUrl ? { rootUrl: config.rootUrl } : {}) });
   const status = (error: unknown) => (error as { status?: number; code?: number | string }).status ?? Number((error as { code?: unknown }).code);
 
   async function* pages<T>(fetchPage: (pageToken: string | undefined) => Promise<{ items: T[]; next?: string | null }>): AsyncIterable<T> {
@@ -90,8 +93,15 @@ export function createGoogleApi(config: GoogleClientConfig): GoogleApi {
     async signOut(userKey) {
       await directory.users.signOut({ userKey });
     },
-    async hasMember(groupKey, memberKey) {
-      return Boolean((await directory.members.hasMember({ groupKey, memberKey })).data.isMember);
+    async membership(groupKey, memberKey) {
+      try {
+        const { data } = await directory.members.get({ groupKey, memberKey });
+        return { role: data.role ?? 'MEMBER', status: data.status ?? 'ACTIVE' };
+      } catch (error) {
+        // 404 names the member or the group; either way there is no membership to report.
+        if (status(error) === 404) return null;
+        throw error;
+      }
     },
     async insertMember(groupKey, email) {
       await directory.members.insert({ groupKey, requestBody: { email, role: 'MEMBER' } });

@@ -3,6 +3,7 @@
  * token endpoint for the service account's JWT grant, served through nock. Shapes follow:
  * - Users: https://developers.google.com/admin-sdk/directory/reference/rest/v1/users
  * - Members: https://developers.google.com/admin-sdk/directory/reference/rest/v1/members
+ *   (members.get answers a direct membership only, 404 "Resource Not Found: memberKey" otherwise)
  * - Groups list by user: https://developers.google.com/admin-sdk/directory/reference/rest/v1/groups/list
  * - Errors and quotas: https://developers.google.com/admin-sdk/directory/v1/limits and
  *   https://cloud.google.com/apis/design/errors (error.code, error.message, error.errors[].reason)
@@ -36,6 +37,8 @@ export class FakeGoogle {
   readonly requests: string[] = [];
   pageSize: number;
   tokenRequests = 0;
+  /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
+  stallMs = 3_000;
   #faults: { fault: GoogleFault; retryAfterMs: number; onlyMethod?: string }[] = [];
   #seq = 100000;
 
@@ -87,7 +90,7 @@ export class FakeGoogle {
     return [200, body];
   }
 
-  #handle(method: string, href: string, body: Record<string, unknown> | undefined, authorization: string | null): [number, unknown, Record<string, string>?] {
+  #handle(method: string, href: string, body: Record<string, unknown> | undefined, authorization: string | null): [number, unknown, Record<string, string>?] | Promise<[number, unknown]> {
     const url = new URL(href);
     this.requests.push(`${method} ${url.pathname}${url.search}`);
     if (!authorization?.startsWith('Bearer ya29.fake-')) return [401, googleError(401, 'Request had invalid authentication credentials.', 'authError', 'UNAUTHENTICATED')];
@@ -100,7 +103,8 @@ export class FakeGoogle {
       if (fault === '401') return [401, googleError(401, 'Request had invalid authentication credentials.', 'authError', 'UNAUTHENTICATED')];
       if (fault === '403') return [403, googleError(403, 'Not Authorized to access this resource/api', 'forbidden', 'PERMISSION_DENIED')];
       if (fault === '404') return [404, googleError(404, 'Resource Not Found: memberKey', 'notFound', 'NOT_FOUND')];
-      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      // A timeout: Google stalls, and answers only after the client gave up.
+      return new Promise((resolve) => setTimeout(() => resolve([504, googleError(504, 'Deadline exceeded', 'backendError', 'DEADLINE_EXCEEDED')]), this.stallMs));
     }
     const parts = url.pathname.split('/').slice(4).map(decodeURIComponent); // after /admin/directory/v1
     const notFound = (what: string): [number, unknown] => [404, googleError(404, `Resource Not Found: ${what}`, 'notFound', 'NOT_FOUND')];
@@ -141,16 +145,16 @@ export class FakeGoogle {
       }
       const members = this.groups.get(parts[1]!.toLowerCase());
       if (!members) return notFound('groupKey');
-      if (parts[2] === 'hasMember' && method === 'GET') {
-        const u = user(parts[3]!);
-        if (!u) return notFound('memberKey');
-        return [200, { isMember: members.has(u.id) }];
-      }
       if (parts[2] === 'members' && parts.length === 3 && method === 'POST') {
         const u = user(String(body?.email ?? ''));
         if (!u) return notFound('memberKey');
         if (members.has(u.id)) return [409, googleError(409, 'Member already exists.', 'duplicate', 'ALREADY_EXISTS')];
         members.add(u.id);
+        return [200, { kind: 'admin#directory#member', id: u.id, email: u.primaryEmail, role: 'MEMBER', type: 'USER', status: 'ACTIVE' }];
+      }
+      if (parts[2] === 'members' && parts.length === 4 && method === 'GET') {
+        const u = user(parts[3]!);
+        if (!u || !members.has(u.id)) return notFound('memberKey');
         return [200, { kind: 'admin#directory#member', id: u.id, email: u.primaryEmail, role: 'MEMBER', type: 'USER', status: 'ACTIVE' }];
       }
       if (parts[2] === 'members' && parts.length === 3 && method === 'GET') {

@@ -10,13 +10,14 @@ afterEach(() => fake?.stop());
 function setup() {
   fake = new FakeGoogle(2).start();
   for (let i = 0; i < 8; i++) fake.addGroup(`team-${i}@company.com`);
-  return { adapter: createGoogleAdapter({ serviceAccountKey: KEY, adminEmail: 'admin@company.com', customer: 'my_customer' }) };
+  return { adapter: createGoogleAdapter({ serviceAccountKey: KEY, adminEmail: 'admin@company.com', customer: 'my_customer', timeoutMs: 250 }) };
 }
 
 defineAdapterConformance('google', {
   setup: async () => setup(),
   entitlements: Array.from({ length: 8 }, (_, i) => `google:group:team-${i}@company.com`),
   invalidEntitlement: 'google:group:not-an-email',
+  vendorCalls: () => fake!.requests.length,
   inject: async (_adapter, fault, { retryAfterMs }) => {
     const map = { '429': '429', '5xx': '500', timeout: 'timeout', '401': '401', '403': '403', '404-on-revoke': '404' } as const;
     fake!.failNext(map[fault], retryAfterMs, fault === '404-on-revoke' ? 'DELETE' : undefined);
@@ -49,6 +50,24 @@ describe('google specifics', () => {
     expect(held).toEqual(['google:org-unit:/Sales/Enterprise']);
     expect(await adapter.revoke(account, 'google:org-unit:/Sales/Enterprise')).toEqual({ outcome: 'applied' });
     expect(fake!.users.get(account.id)!.orgUnitPath).toBe('/');
+  });
+
+  it('verifies a group named in any case with one direct-membership read', async () => {
+    const { adapter } = setup();
+    const { account } = await adapter.ensureAccount({ employeeId: 'e3', email: 'case@company.com', firstName: 'C', lastName: 'A' });
+    expect(await adapter.grant(account, 'google:group:Team-1@Company.com')).toEqual({ outcome: 'applied', state: 'active' });
+    const before = fake!.requests.length;
+    expect(await adapter.checkGrant!(account, 'google:group:Team-1@Company.com')).toEqual({ entitlement: 'google:group:Team-1@Company.com', state: 'active' });
+    expect(fake!.requests.slice(before)).toEqual([`GET /admin/directory/v1/groups/team-1%40company.com/members/${account.id}`]);
+    expect(await adapter.checkGrant!(account, 'google:group:team-2@company.com')).toBeNull();
+  });
+
+  it('says precisely what is wrong with a Google entitlement', () => {
+    const { adapter } = setup();
+    expect(() => adapter.parseEntitlement('google:group:sales@company.com#owner')).toThrow('Google groups have no levels; drop "#owner"');
+    expect(() => adapter.parseEntitlement('google:org-unit:Sales')).toThrow('name the org unit by its full path: google:org-unit:/Sales/Enterprise');
+    expect(() => adapter.parseEntitlement('google:drive:shared')).toThrow('Google has no type "drive"');
+    expect(adapter.parseEntitlement('google:org-unit:/Sales/Enterprise')).toMatchObject({ type: 'org-unit', resource: '/Sales/Enterprise' });
   });
 
   it('suspending signs the user out', async () => {

@@ -2,18 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { AccountRef, Adapter, AdapterDescription, AdapterPerson, GrantResult, ObservedGrant, RevokeResult } from '../types.js';
 import { createGoogleApi, type GoogleApi, type GoogleClientConfig } from './client.js';
 import { classify } from './errors.js';
-import { newUser, parse, quote, toAccount } from './mapping.js';
+import { GOOGLE_ENTITLEMENT_TYPES, newUser, parse, parseGoogle, quote, toAccount } from './mapping.js';
 
 export type { GoogleClientConfig } from './client.js';
+export { GOOGLE_ENTITLEMENT_TYPES } from './mapping.js';
 
 const DESCRIPTION: AdapterDescription = {
   system: 'google',
   displayName: 'Google Workspace',
   mode: 'live',
-  entitlementTypes: [
-    { type: 'group', description: 'membership of a Google group (google:group:<email>)', levels: null },
-    { type: 'org-unit', description: 'the organizational unit the user is in (google:org-unit:/<path>); one at a time', levels: null },
-  ],
+  entitlementTypes: GOOGLE_ENTITLEMENT_TYPES,
   // The Directory API's default quota is 2,400 queries per minute per user (the impersonated
   // admin): https://developers.google.com/admin-sdk/directory/v1/limits
   defaultRateLimit: { requestsPerMinute: 2400 },
@@ -43,7 +41,7 @@ export function createGoogleAdapter(config: GoogleClientConfig, deps: { api?: Go
   const adapter: Adapter = {
     system: 'google',
     describe: () => DESCRIPTION,
-    validateEntitlement: (entitlement) => void parse(entitlement),
+    parseEntitlement: parseGoogle,
     findAccount: (person) => call(`find user ${person.email}`, () => find(person)),
 
     async ensureAccount(person) {
@@ -74,7 +72,7 @@ export function createGoogleAdapter(config: GoogleClientConfig, deps: { api?: Go
         await call(`move ${account.email} to ${target.path}`, () => api.updateUser(account.id, { orgUnitPath: target.path }));
         return { outcome: 'applied', state: 'active' };
       }
-      if (await call(`check ${entitlement}`, () => api.hasMember(target.email, account.id))) return { outcome: 'already_present', state: 'active' };
+      if (await call(`check ${entitlement}`, () => api.membership(target.email, account.id))) return { outcome: 'already_present', state: 'active' };
       try {
         await api.insertMember(target.email, account.email ?? account.id);
       } catch (error) {
@@ -100,6 +98,19 @@ export function createGoogleAdapter(config: GoogleClientConfig, deps: { api?: Go
         throw classify(error, `remove ${account.email} from ${entitlement}`);
       }
       return { outcome: 'applied' };
+    },
+
+    // The verification read after a write: one call for the entitlement asked about, named as
+    // it was asked (group emails are case-insensitive), rather than paging through every group.
+    async checkGrant(account, entitlement): Promise<ObservedGrant | null> {
+      const target = parse(entitlement);
+      if (target.kind === 'org-unit') {
+        const user = await call(`read user ${account.id}`, () => api.getUser(account.id));
+        return user?.orgUnitPath === target.path ? { entitlement, state: 'active' } : null;
+      }
+      const membership = await call(`check ${entitlement}`, () => api.membership(target.email, account.id));
+      // A member who has not accepted an invitation to an external group is not in it yet.
+      return membership ? { entitlement, state: membership.status === 'ACTIVE' ? 'active' : 'pending' } : null;
     },
 
     async *listGrants(account): AsyncIterable<ObservedGrant> {

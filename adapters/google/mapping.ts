@@ -1,17 +1,41 @@
-import { type AccountRef, AdapterError, type AdapterPerson } from '../types.js';
+import { type AccountRef, AdapterError, type AdapterPerson, type EntitlementType, type ParsedEntitlement, splitEntitlement } from '../types.js';
 import type { GoogleUserShape } from './client.js';
 
 const SYSTEM = 'google';
 
+export const GOOGLE_ENTITLEMENT_TYPES: EntitlementType[] = [
+  { type: 'group', description: 'membership of a Google group (google:group:<email>)', levels: null },
+  { type: 'org-unit', description: 'the organizational unit the user is in (google:org-unit:/<path>); one at a time', levels: null },
+];
+
 export type GoogleEntitlement = { kind: 'group'; email: string } | { kind: 'org-unit'; path: string };
 
-/** `google:group:<email>` and `google:org-unit:/<path>`; anything else is refused. */
+/** `google:account`, `google:group:<email>` and `google:org-unit:/<path>`; anything else is refused. */
+export function parseGoogle(entitlement: string): ParsedEntitlement {
+  const parsed = splitEntitlement(entitlement, SYSTEM);
+  const fail = (why: string) => new AdapterError(`"${entitlement}" is not a valid Google entitlement: ${why}`, { kind: 'permanent', system: SYSTEM });
+  if (parsed.level !== null) throw fail(`Google ${parsed.type === 'group' ? 'groups' : parsed.type} have no levels; drop "#${parsed.level}"`);
+  if (parsed.type === 'account') {
+    if (parsed.resource !== null) throw fail('google:account takes no resource');
+    return parsed;
+  }
+  if (parsed.type === 'group') {
+    if (parsed.resource === null || !/^[^\s@#]+@[^\s@#]+\.[^\s@#]+$/.test(parsed.resource)) throw fail('name the group by its email: google:group:<name>@<domain>');
+    return parsed;
+  }
+  if (parsed.type === 'org-unit') {
+    if (parsed.resource === null || !parsed.resource.startsWith('/') || /\/\/|.\/$/.test(parsed.resource)) throw fail('name the org unit by its full path: google:org-unit:/Sales/Enterprise');
+    return parsed;
+  }
+  throw fail(`Google has no type "${parsed.type}"; it has google:account, google:group:<email> and google:org-unit:/<path>`);
+}
+
+/** A grantable entitlement as the Directory API addresses it. */
 export function parse(entitlement: string): GoogleEntitlement {
-  const group = /^google:group:([^\s@#]+@[^\s@#]+\.[^\s@#]+)$/.exec(entitlement);
-  if (group) return { kind: 'group', email: group[1]!.toLowerCase() };
-  const ou = /^google:org-unit:(\/[^#]*)$/.exec(entitlement);
-  if (ou) return { kind: 'org-unit', path: ou[1]! };
-  throw new AdapterError(`"${entitlement}" is not a Google entitlement; expected google:group:<group email> or google:org-unit:/<path>`, { kind: 'permanent', system: SYSTEM });
+  const parsed = parseGoogle(entitlement);
+  if (parsed.type === 'group') return { kind: 'group', email: parsed.resource!.toLowerCase() };
+  if (parsed.type === 'org-unit') return { kind: 'org-unit', path: parsed.resource! };
+  throw new AdapterError(`"${entitlement}" is the Workspace user itself: it is made by ensureAccount and ended by suspendAccount, not granted`, { kind: 'permanent', system: SYSTEM });
 }
 
 export function toAccount(user: GoogleUserShape): AccountRef {

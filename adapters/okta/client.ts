@@ -1,7 +1,8 @@
 /**
  * The only file that imports the Okta SDK. It turns off what would hide the API from the
  * orchestrator: the SDK's 429 retries (the queue retries, once; CONVENTIONS.md → retry in one
- * layer) and its GET cache (a verification read must see the write it follows).
+ * layer) and its GET cache (a verification read must see the write it follows); and it gives
+ * every request a timeout, which the SDK has none of.
  */
 import okta from '@okta/okta-sdk-nodejs';
 import type { OktaUserShape } from './mapping.js';
@@ -9,6 +10,8 @@ import type { OktaUserShape } from './mapping.js';
 export interface OktaClientConfig {
   orgUrl: string;
   token: string;
+  /** Longest one request may take before it fails as retryable. Default 30 s. */
+  timeoutMs?: number;
 }
 
 export interface OktaGroupShape {
@@ -22,7 +25,7 @@ export interface OktaApi {
   searchUsers(search: string): AsyncIterable<OktaUserShape>;
   getUser(idOrLogin: string): Promise<OktaUserShape | null>;
   createUser(profile: Record<string, string>): Promise<OktaUserShape>;
-  lifecycle(userId: string, action: 'suspend' | 'unsuspend' | 'activate'): Promise<void>;
+  lifecycle(userId: string, action: 'suspend' | 'unsuspend' | 'activate' | 'deactivate'): Promise<void>;
   revokeSessions(userId: string): Promise<void>;
   findGroup(name: string): Promise<OktaGroupShape | null>;
   addToGroup(groupId: string, userId: string): Promise<void>;
@@ -34,13 +37,30 @@ export interface OktaApi {
 
 type Collection<T> = AsyncIterable<T>;
 
+/**
+ * The SDK's base executor, which makes each request once (its DefaultRequestExecutor waits out
+ * 429s and retries them), with node-fetch's request timeout set.
+ */
+class OnceWithTimeout extends okta.RequestExecutor {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super();
+    this.timeoutMs = timeoutMs;
+  }
+  override fetch(request: Parameters<okta.RequestExecutor['fetch']>[0]) {
+    // node-fetch 2 reads `timeout` from the request options and fails with a request-timeout FetchError.
+    (request as { timeout?: number }).timeout = this.timeoutMs;
+    return super.fetch(request);
+  }
+}
+
 export function createOktaApi(config: OktaClientConfig): OktaApi {
   const client = new okta.Client({
     orgUrl: config.orgUrl,
     token: config.token,
     authorizationMode: 'SSWS',
-    // The base executor does not retry: a 429 reaches the orchestrator, which pauses the system.
-    requestExecutor: new okta.RequestExecutor(),
+    // One attempt per call: a 429 reaches the orchestrator, which pauses the system.
+    requestExecutor: new OnceWithTimeout(config.timeoutMs ?? 30_000),
     cacheMiddleware: null,
   });
   const users = client.userApi;
@@ -65,6 +85,7 @@ export function createOktaApi(config: OktaClientConfig): OktaApi {
     async lifecycle(userId, action) {
       if (action === 'suspend') await users.suspendUser({ userId });
       else if (action === 'unsuspend') await users.unsuspendUser({ userId });
+      else if (action === 'deactivate') await users.deactivateUser({ userId, sendEmail: false });
       else await users.activateUser({ userId, sendEmail: false });
     },
     async revokeSessions(userId) {

@@ -33,6 +33,8 @@ export class FakeOkta {
   readonly groups = new Map<string, Group>();
   readonly requests: string[] = [];
   pageSize: number;
+  /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
+  stallMs = 3_000;
   #faults: { fault: OktaFault; retryAfterMs: number; onlyMethod?: string }[] = [];
   #seq = 0;
   #scope: nock.Scope | undefined;
@@ -99,7 +101,7 @@ export class FakeOkta {
     return [200, slice.map(json), headers];
   }
 
-  #handle(method: string, uri: string, body: unknown): [number, unknown, Record<string, string>] {
+  #handle(method: string, uri: string, body: unknown): [number, unknown, Record<string, string>] | Promise<[number, unknown, Record<string, string>]> {
     const url = new URL(uri, this.origin);
     this.requests.push(`${method} ${url.pathname}${url.search}`);
     const faultIndex = this.#faults.findIndex((f) => !f.onlyMethod || f.onlyMethod === method);
@@ -112,8 +114,8 @@ export class FakeOkta {
       if (fault === '401') return [401, errorBody('E0000011', 'Invalid token provided'), { 'content-type': 'application/json' }];
       if (fault === '403') return [403, errorBody('E0000006', 'You do not have permission to perform the requested action'), { 'content-type': 'application/json' }];
       if (fault === '404') return [404, errorBody('E0000007', `Not found: Resource not found: ${url.pathname} (GroupMembership)`), { 'content-type': 'application/json' }];
-      // A timeout: the connection drops without an answer.
-      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      // A timeout: Okta stalls, and answers (a gateway timeout) only after the client gave up.
+      return new Promise((resolve) => setTimeout(() => resolve([504, errorBody('E0000009', 'Gateway Timeout'), { 'content-type': 'application/json' }]), this.stallMs));
     }
     const parts = url.pathname.split('/').slice(3); // after /api/v1
     const json = { 'content-type': 'application/json' };

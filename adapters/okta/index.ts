@@ -1,23 +1,27 @@
 import { type AccountRef, type Adapter, type AdapterDescription, AdapterError, type AdapterPerson, type GrantResult, type ObservedGrant, type RevokeResult } from '../types.js';
 import { createOktaApi, type OktaApi, type OktaClientConfig } from './client.js';
 import { classify } from './errors.js';
-import { groupNameOf, profileOf, quote, toAccount } from './mapping.js';
+import { groupNameOf, OKTA_ENTITLEMENT_TYPES, parseOkta, profileOf, quote, toAccount } from './mapping.js';
 
 export type { OktaClientConfig } from './client.js';
+export { OKTA_ENTITLEMENT_TYPES } from './mapping.js';
 
 const DESCRIPTION: AdapterDescription = {
   system: 'okta',
   displayName: 'Okta',
   mode: 'live',
-  entitlementTypes: [{ type: 'group', description: 'membership of an Okta group (okta:group:<name>)', levels: null }],
+  entitlementTypes: OKTA_ENTITLEMENT_TYPES,
   // Okta's per-org limit for /api/v1/users and /api/v1/groups management calls is 600/min on
   // most plans (https://developer.okta.com/docs/reference/rl-global-mgmt/); stay under it.
   defaultRateLimit: { requestsPerMinute: 600 },
   dependsOn: [],
-  supports: { deleteAccount: false, listMembers: true, listAccounts: true, expiringGrants: false },
+  supports: { deleteAccount: true, listMembers: true, listAccounts: true, expiringGrants: false },
 };
 
-/** Okta: users (created active, suspended with their sessions ended) and group membership. */
+/**
+ * Okta: users (created active, suspended with their sessions ended, deactivated when deleted)
+ * and group membership.
+ */
 export function createOktaAdapter(config: OktaClientConfig, deps: { api?: OktaApi } = {}): Adapter {
   const api = deps.api ?? createOktaApi(config);
   const groupIds = new Map<string, string>();
@@ -66,7 +70,7 @@ export function createOktaAdapter(config: OktaClientConfig, deps: { api?: OktaAp
   const adapter: Adapter = {
     system: 'okta',
     describe: () => DESCRIPTION,
-    validateEntitlement: (entitlement) => void groupNameOf(entitlement),
+    parseEntitlement: parseOkta,
 
     findAccount: (person) => call(`find user ${person.email}`, () => find(person)),
 
@@ -95,6 +99,15 @@ export function createOktaAdapter(config: OktaClientConfig, deps: { api?: OktaAp
       await call(`suspend user ${account.id}`, () => api.lifecycle(account.id, 'suspend'));
       // Suspending blocks new sign-ins; ending the sessions signs them out of what is open now.
       await call(`end sessions of user ${account.id}`, () => api.revokeSessions(account.id));
+      return { outcome: 'applied' };
+    },
+
+    async deleteAccount(account): Promise<RevokeResult> {
+      // Okta's deactivation: the user is DEPROVISIONED, signed out and removed from every app.
+      // Okta's own DELETE of a deprovisioned user erases it for good; that stays with its admins.
+      const current = await call(`read user ${account.id}`, () => api.getUser(account.id));
+      if (!current || current.status === 'DEPROVISIONED') return { outcome: 'already_absent' };
+      await call(`deactivate user ${account.id}`, () => api.lifecycle(account.id, 'deactivate'));
       return { outcome: 'applied' };
     },
 

@@ -1,14 +1,30 @@
-import { type AccountRef, type AccountStatus, AdapterError, type AdapterPerson } from '../types.js';
+import { type AccountRef, type AccountStatus, AdapterError, type AdapterPerson, type EntitlementType, type ParsedEntitlement, splitEntitlement } from '../types.js';
 
 const SYSTEM = 'okta';
 
-/** `okta:group:<name>` → the group name; anything else of Okta's is refused with what is allowed. */
-export function groupNameOf(entitlement: string): string {
-  const match = /^okta:group:([^\s#][^#]*)$/.exec(entitlement);
-  if (!match || match[1]!.trim() !== match[1]) {
-    throw new AdapterError(`"${entitlement}" is not an Okta group entitlement; expected okta:group:<group name>`, { kind: 'permanent', system: SYSTEM });
+export const OKTA_ENTITLEMENT_TYPES: EntitlementType[] = [{ type: 'group', description: 'membership of an Okta group (okta:group:<name>)', levels: null }];
+
+/** `okta:account` and `okta:group:<name>`; anything else is refused, saying what Okta has. */
+export function parseOkta(entitlement: string): ParsedEntitlement {
+  const parsed = splitEntitlement(entitlement, SYSTEM);
+  const fail = (why: string) => new AdapterError(`"${entitlement}" is not a valid Okta entitlement: ${why}`, { kind: 'permanent', system: SYSTEM });
+  if (parsed.type === 'account') {
+    if (parsed.resource !== null || parsed.level !== null) throw fail('okta:account takes no group or level');
+    return parsed;
   }
-  return match[1]!;
+  if (parsed.type !== 'group') throw fail(`Okta has no type "${parsed.type}"; it has okta:account and okta:group:<group name>`);
+  if (parsed.resource === null) throw fail('name the group: okta:group:<group name>');
+  if (parsed.level !== null) throw fail(`Okta groups have no levels; drop "#${parsed.level}"`);
+  return parsed;
+}
+
+/** `okta:group:<name>` → the group name; `okta:account` is ensureAccount's, not a grant. */
+export function groupNameOf(entitlement: string): string {
+  const parsed = parseOkta(entitlement);
+  if (parsed.type === 'account') {
+    throw new AdapterError(`"${entitlement}" is the Okta user itself: it is made by ensureAccount and ended by suspendAccount, not granted`, { kind: 'permanent', system: SYSTEM });
+  }
+  return parsed.resource!;
 }
 
 export interface OktaUserShape {

@@ -11,13 +11,14 @@ afterEach(() => fake?.stop());
 function setup() {
   fake = new FakeOkta(ORG, 2).start();
   for (let i = 0; i < 8; i++) fake.addGroup(`team-${i}`);
-  return { adapter: createOktaAdapter({ orgUrl: ORG, token: '00abcdefTESTTOKEN' }) };
+  return { adapter: createOktaAdapter({ orgUrl: ORG, token: '00abcdefTESTTOKEN', timeoutMs: 250 }) };
 }
 
 defineAdapterConformance('okta', {
   setup: async () => setup(),
   entitlements: Array.from({ length: 8 }, (_, i) => `okta:group:team-${i}`),
   invalidEntitlement: 'okta:groups:team-0',
+  vendorCalls: () => fake!.requests.length,
   inject: async (_adapter, fault, { retryAfterMs }) => {
     const map = { '429': '429', '5xx': '500', timeout: 'timeout', '401': '401', '403': '403', '404-on-revoke': '404' } as const;
     fake!.failNext(map[fault], retryAfterMs, fault === '404-on-revoke' ? 'DELETE' : undefined);
@@ -44,6 +45,26 @@ describe('okta specifics', () => {
     expect(fake!.requests.filter((r) => r.startsWith('POST') || r.startsWith('DELETE')).slice(-2)).toEqual([`POST /api/v1/users/${account.id}/lifecycle/suspend`, `DELETE /api/v1/users/${account.id}/sessions?oauthTokens=true`]);
     expect(await adapter.ensureAccount(person)).toMatchObject({ outcome: 'applied', account: { status: 'active' } });
     expect(fake!.users.get(account.id)!.status).toBe('ACTIVE');
+  });
+
+  it('deleting deactivates the user without emailing them; ensuring again activates them', async () => {
+    const { adapter } = setup();
+    const person = { employeeId: 'emp_2', email: 'gone@company.com', firstName: 'Gone', lastName: 'Soon' };
+    const { account } = await adapter.ensureAccount(person);
+    expect(await adapter.deleteAccount!(account)).toEqual({ outcome: 'applied' });
+    expect(fake!.requests).toContain(`POST /api/v1/users/${account.id}/lifecycle/deactivate?sendEmail=false`);
+    expect(fake!.users.get(account.id)!.status).toBe('DEPROVISIONED');
+    expect(await adapter.findAccount(person)).toMatchObject({ id: account.id, status: 'suspended' });
+    expect(await adapter.ensureAccount(person)).toMatchObject({ outcome: 'applied', account: { id: account.id, status: 'active' } });
+    expect(fake!.users.get(account.id)!.status).toBe('ACTIVE');
+  });
+
+  it('says precisely what is wrong with an Okta entitlement', () => {
+    const { adapter } = setup();
+    expect(() => adapter.parseEntitlement('okta:group:sales#admin')).toThrow('"okta:group:sales#admin" is not a valid Okta entitlement: Okta groups have no levels; drop "#admin"');
+    expect(() => adapter.parseEntitlement('okta:app:salesforce')).toThrow('Okta has no type "app"; it has okta:account and okta:group:<group name>');
+    expect(() => adapter.parseEntitlement('okta:group')).toThrow('name the group: okta:group:<group name>');
+    expect(adapter.parseEntitlement('okta:group:Sales Team (EMEA)')).toEqual({ uri: 'okta:group:Sales Team (EMEA)', system: 'okta', type: 'group', resource: 'Sales Team (EMEA)', level: null });
   });
 
   it('a group that does not exist is a permanent error naming it', async () => {

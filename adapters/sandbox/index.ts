@@ -6,7 +6,9 @@ import {
   type AdapterPerson,
   type GrantResult,
   type ObservedGrant,
+  type ParsedEntitlement,
   type RevokeResult,
+  splitEntitlement,
 } from '../types.js';
 
 /** The little of a Postgres client the sandbox needs; `pg.Pool` satisfies it. */
@@ -20,11 +22,20 @@ export interface SandboxOptions {
   sql: SqlClient;
   /** Page size of list calls; small values exercise pagination. */
   pageSize?: number;
-  /** Defaults describe a generous vendor; pass the real adapter's description to mimic it. */
+  /**
+   * How long a call the faults time out takes before it fails, as a client's request timeout
+   * would: benchmarks see the worker time a hung vendor really costs. Default 1000.
+   */
+  timeoutMs?: number;
+  /**
+   * Defaults describe a generous vendor that takes any well-formed entitlement; pass the live
+   * connector's entitlement types to refuse what the real system would (a GitHub repo level
+   * that does not exist).
+   */
   description?: Partial<Omit<AdapterDescription, 'system' | 'mode'>>;
 }
 
-/** Entitlement types whose levels are exclusive: granting a new level replaces the old one. */
+/** Without entitlement types: the types whose levels are exclusive (one repo role at a time). */
 const RANKED = /^(github:(repo|team)|gitlab:(group|project)):/;
 
 type FaultKind = '429' | '5xx' | 'timeout' | 'auth' | '404';
@@ -97,6 +108,7 @@ interface AccountRow {
 export function createSandboxAdapter(options: SandboxOptions): Adapter & { readonly sql: SqlClient } {
   const { system, sql } = options;
   const pageSize = options.pageSize ?? 100;
+  const timeoutMs = options.timeoutMs ?? 1000;
 
   const toRef = (row: AccountRow): AccountRef => ({ system, id: row.id, login: row.login, email: row.email, employeeId: row.employee_id, status: row.status });
 
@@ -125,7 +137,10 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
       throw new AdapterError(`${where} was rate limited (429); retry after ${f.retry_after_ms} ms`, { kind: 'retryable', system, status: 429, retryAfterMs: f.retry_after_ms, rateLimited: true, requestId: `sbx-${Date.now()}` });
     }
     if (kind === '5xx') throw new AdapterError(`${where} failed with 503 Service Unavailable; retry later`, { kind: 'retryable', system, status: 503 });
-    if (kind === 'timeout') throw new AdapterError(`${where} timed out; retry later`, { kind: 'retryable', system });
+    if (kind === 'timeout') {
+      await sleep(timeoutMs);
+      throw new AdapterError(`${where} timed out after ${timeoutMs} ms; retry later`, { kind: 'retryable', system });
+    }
     throw new AdapterError(`${where} was refused (401): the sandbox credential is failing; fix the credential`, { kind: 'auth', system, status: 401 });
   }
 
@@ -137,16 +152,38 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
     );
   }
 
-  function validateEntitlement(entitlement: string): void {
-    const prefix = `${system}:`;
-    const rest = entitlement.startsWith(prefix) ? entitlement.slice(prefix.length) : null;
-    if (rest === null || !/^[a-z][a-z-]*(:[^\s#][^#]*)?(#[A-Za-z0-9+=,.@_ -]+)?$/.test(rest)) {
-      throw new AdapterError(`"${entitlement}" is not a ${system} entitlement (expected ${system}:<type>[:<resource>][#<level>])`, { kind: 'permanent', system });
+  const entitlementTypes = options.description?.entitlementTypes ?? [];
+
+  function parseEntitlement(entitlement: string): ParsedEntitlement {
+    const parsed = splitEntitlement(entitlement, system);
+    const fail = (why: string) => new AdapterError(`"${entitlement}" is not a valid ${system} entitlement: ${why}`, { kind: 'permanent', system });
+    if (parsed.type === 'account') {
+      if (parsed.resource !== null || parsed.level !== null) throw fail(`${system}:account takes no resource or level`);
+      return parsed;
     }
-    if (rest === 'account') {
+    if (parsed.resource === null) throw fail(`${system}:${parsed.type} needs a resource after "${system}:${parsed.type}:"`);
+    if (parsed.level !== null && !/^[A-Za-z0-9+=,.@_ -]+$/.test(parsed.level)) throw fail(`"${parsed.level}" is not a level name`);
+    if (entitlementTypes.length === 0) return parsed;
+    const type = entitlementTypes.find((t) => t.type === parsed.type);
+    if (!type) throw fail(`${system} has no type "${parsed.type}"; it has ${entitlementTypes.map((t) => t.type).join(', ')}`);
+    if (type.levels === null && parsed.level !== null) throw fail(`${system}:${type.type} has no levels; drop "#${parsed.level}"`);
+    if (Array.isArray(type.levels) && parsed.level !== null && !type.levels.includes(parsed.level)) {
+      throw fail(`"${parsed.level}" is not a ${system} ${type.type} level; the levels are ${type.levels.join(', ')}`);
+    }
+    return parsed;
+  }
+
+  /** A grant names a resource; the account is ensureAccount's and suspendAccount's. */
+  function parseGrantable(entitlement: string): ParsedEntitlement {
+    const parsed = parseEntitlement(entitlement);
+    if (parsed.type === 'account') {
       throw new AdapterError(`"${entitlement}" is the account itself: use ensureAccount/suspendAccount, not grant/revoke`, { kind: 'permanent', system });
     }
+    return parsed;
   }
+
+  const isRanked = (parsed: ParsedEntitlement) =>
+    parsed.level !== null && (entitlementTypes.length > 0 ? Boolean(entitlementTypes.find((t) => t.type === parsed.type)?.ranked) : RANKED.test(parsed.uri));
 
   async function accountExists(account: AccountRef): Promise<void> {
     const { rows } = await sql.query('select 1 from sandbox_accounts where system = $1 and id = $2', [system, account.id]);
@@ -157,7 +194,7 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
     system,
     displayName: options.description?.displayName ?? `${system} (sandbox)`,
     mode: 'sandbox',
-    entitlementTypes: options.description?.entitlementTypes ?? [],
+    entitlementTypes,
     defaultRateLimit: options.description?.defaultRateLimit ?? { requestsPerMinute: 6000 },
     dependsOn: options.description?.dependsOn ?? [],
     supports: options.description?.supports ?? { deleteAccount: true, listMembers: true, listAccounts: true, expiringGrants: true },
@@ -167,7 +204,7 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
     system,
     sql,
     describe: () => description,
-    validateEntitlement,
+    parseEntitlement,
 
     async findAccount(person: AdapterPerson): Promise<AccountRef | null> {
       await weather('find account');
@@ -230,12 +267,12 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
     },
 
     async grant(account: AccountRef, entitlement: string, grantOptions: { expiresAt?: string | null } = {}): Promise<GrantResult> {
-      validateEntitlement(entitlement);
+      const parsed = parseGrantable(entitlement);
       await weather(`grant ${entitlement}`);
       await accountExists(account);
       // A ranked level replaces any other level of the same resource (a repo has one permission).
       const base = entitlement.includes('#') ? entitlement.slice(0, entitlement.indexOf('#')) : entitlement;
-      if (RANKED.test(entitlement)) {
+      if (isRanked(parsed)) {
         await sql.query(`delete from sandbox_grants where system = $1 and account_id = $2 and entitlement like $3 and entitlement <> $4`, [
           system,
           account.id,
@@ -253,7 +290,7 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
     },
 
     async revoke(account: AccountRef, entitlement: string): Promise<RevokeResult> {
-      validateEntitlement(entitlement);
+      parseGrantable(entitlement);
       try {
         await weather(`revoke ${entitlement}`);
       } catch (error) {
@@ -282,7 +319,7 @@ export function createSandboxAdapter(options: SandboxOptions): Adapter & { reado
     },
 
     async *listMembers(entitlement: string): AsyncIterable<AccountRef> {
-      validateEntitlement(entitlement);
+      parseGrantable(entitlement);
       let after = '';
       for (;;) {
         await weather(`list members of ${entitlement}`);

@@ -2,9 +2,19 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigratedDatabase } from '../../test/helpers/database.js';
 import { defineAdapterConformance } from '../conformance.js';
-import { createSandboxAdapter, failNextSandboxCalls, sandboxWriteCounts, setSandboxFaults } from './index.js';
+import { createSandboxAdapter, failNextSandboxCalls, sandboxWriteCounts, setSandboxFaults, type SqlClient } from './index.js';
 
 let pool: pg.Pool;
+let queries = 0;
+/** The pool, counting the statements the sandbox sends (its "vendor calls"). */
+const counted: SqlClient = {
+  query: (text, values) => {
+    queries++;
+    return pool.query(text, values) as never;
+  },
+};
+/** What the live Okta connector says it has: the sandbox standing in for Okta refuses the rest. */
+const OKTA_TYPES = [{ type: 'group', description: 'membership of an Okta group', levels: null }];
 beforeAll(async () => {
   const database = await createMigratedDatabase();
   pool = new pg.Pool({ connectionString: database.url, max: 4 });
@@ -15,10 +25,11 @@ defineAdapterConformance('sandbox', {
   // Tests in a file run one after another: each starts from an empty vendor.
   setup: async () => {
     await pool.query('delete from sandbox_accounts; delete from sandbox_faults; delete from sandbox_writes');
-    return { adapter: createSandboxAdapter({ system: 'okta', sql: pool, pageSize: 3 }) };
+    return { adapter: createSandboxAdapter({ system: 'okta', sql: counted, pageSize: 3, timeoutMs: 50, description: { entitlementTypes: OKTA_TYPES } }) };
   },
   entitlements: Array.from({ length: 8 }, (_, i) => `okta:group:team-${i}`),
-  invalidEntitlement: 'okta:Group Name#',
+  invalidEntitlement: 'okta:groups:team-0',
+  vendorCalls: () => queries,
   inject: async (adapter, fault, { retryAfterMs }) => {
     if (fault === '429') {
       await setSandboxFaults(pool, adapter.system, { retryAfterMs });

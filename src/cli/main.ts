@@ -84,7 +84,11 @@ export function buildProgram(): Command {
   for (const action of ['grant', 'revoke'] as const) {
     sandbox
       .command(action)
-      .description(`${action} ENTITLEMENT to EMAIL directly in the sandboxed system`)
+      .description(
+        action === 'grant'
+          ? 'give EMAIL the ENTITLEMENT directly in the sandboxed system (<system>:account makes or re-enables the account)'
+          : 'take the ENTITLEMENT from EMAIL directly in the sandboxed system (<system>:account suspends the account)',
+      )
       .argument('<email>', 'the person')
       .argument('<entitlement>', 'an entitlement URI of a sandboxed system, e.g. github:repo:acme/secrets#admin')
       .action((email: string, entitlement: string) => sandboxCommand(action, email, entitlement));

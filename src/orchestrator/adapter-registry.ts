@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createAwsAdapter } from '../../adapters/aws/index.js';
-import { createGitHubAdapter } from '../../adapters/github/index.js';
-import { createGoogleAdapter } from '../../adapters/google/index.js';
-import { createOktaAdapter } from '../../adapters/okta/index.js';
+import { AWS_ENTITLEMENT_TYPES, createAwsAdapter } from '../../adapters/aws/index.js';
+import { createGitHubAdapter, GITHUB_ENTITLEMENT_TYPES } from '../../adapters/github/index.js';
+import { createGoogleAdapter, GOOGLE_ENTITLEMENT_TYPES } from '../../adapters/google/index.js';
+import { createOktaAdapter, OKTA_ENTITLEMENT_TYPES } from '../../adapters/okta/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
-import type { Adapter } from '../../adapters/types.js';
+import type { Adapter, EntitlementType } from '../../adapters/types.js';
 import type { Config, SystemName } from '../config.js';
-import { assertNoDependencyCycle } from '../plan/operation-graph.js';
+import { assertNoDependencyCycle, DependencyCycleError } from '../plan/operation-graph.js';
 
 /**
  * Systems provisioned from another: their accounts only exist once the IdP's does (AWS Identity
@@ -19,6 +19,18 @@ export const DEFAULT_DEPENDENCIES: Partial<Record<SystemName, SystemName[]>> = {
 
 /** Systems whose account is the person's login: suspended first when they leave. */
 export const IDENTITY_PROVIDERS: SystemName[] = ['okta', 'google'];
+
+/**
+ * What the live connectors accept, so the sandbox standing in for one refuses what the real
+ * system would (a repository role GitHub does not have). Systems without a connector yet take
+ * any well-formed entitlement.
+ */
+const LIVE_ENTITLEMENT_TYPES: Partial<Record<SystemName, EntitlementType[]>> = {
+  okta: OKTA_ENTITLEMENT_TYPES,
+  google: GOOGLE_ENTITLEMENT_TYPES,
+  aws: AWS_ENTITLEMENT_TYPES,
+  github: GITHUB_ENTITLEMENT_TYPES,
+};
 
 export class AdapterConfigError extends Error {
   constructor(message: string) {
@@ -34,6 +46,22 @@ function serviceAccountKey(value: string): string {
     return readFileSync(value, 'utf8');
   } catch (error) {
     throw new AdapterConfigError(`GOOGLE_SERVICE_ACCOUNT_KEY is neither JSON nor a readable file (${(error as NodeJS.ErrnoException).code}): ${value}`);
+  }
+}
+
+/**
+ * Refuses system dependencies that form a cycle (no account could ever be made first), naming
+ * the cycle and which system declared each step.
+ */
+export function refuseDependencyCycles(dependencies: Record<string, string[]>): void {
+  try {
+    assertNoDependencyCycle(dependencies);
+  } catch (error) {
+    if (!(error instanceof DependencyCycleError)) throw error;
+    const steps = error.cycle.slice(0, -1).map((system, i) => `${system} depends on ${error.cycle[i + 1]}`);
+    throw new AdapterConfigError(
+      `the adapters' dependencies form a cycle, ${error.cycle.join(' → ')} (${steps.join(', ')}), so no account could be made first; break it by changing one adapter's dependsOn`,
+    );
   }
 }
 
@@ -85,13 +113,11 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     // Sandboxed SCIM has no app list (SCIM_APPS is what makes it live): any scim:<app> is made
     // on first use, below.
     if (name === 'scim') continue;
-    for (const system of [name]) {
-      const dependsOn = (DEFAULT_DEPENDENCIES[name] ?? []).filter((d) => config.systems[d] !== 'disabled');
-      adapters.set(system, createSandboxAdapter({ system, sql: deps.sql, description: { dependsOn } }));
-      dependencies[system] = dependsOn;
-    }
+    const dependsOn = (DEFAULT_DEPENDENCIES[name] ?? []).filter((d) => config.systems[d] !== 'disabled');
+    adapters.set(name, createSandboxAdapter({ system: name, sql: deps.sql, description: { dependsOn, entitlementTypes: LIVE_ENTITLEMENT_TYPES[name] } }));
+    dependencies[name] = dependsOn;
   }
-  assertNoDependencyCycle(dependencies);
+  refuseDependencyCycles(dependencies);
   return {
     get(system) {
       if (!adapters.has(system) && /^scim:[a-z][a-z0-9-]*$/.test(system) && config.systems.scim === 'sandbox') {

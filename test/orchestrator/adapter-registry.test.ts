@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { AdapterConfigError, createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
+import { AdapterConfigError, createAdapterRegistry, refuseDependencyCycles } from '../../src/orchestrator/adapter-registry.js';
 import { createMigratedDatabase } from '../helpers/database.js';
 import { run } from '../helpers/process.js';
 
@@ -15,6 +15,24 @@ describe('adapter registry', () => {
     expect(registry.get('okta').describe().mode).toBe('sandbox');
     expect(registry.dependencies()).toMatchObject({ aws: ['okta'], salesforce: ['okta'], okta: [] });
     expect(() => registry.get('myspace')).toThrow(/no adapter for system "myspace"; managed systems: aws, github/);
+  });
+
+  it('a sandbox standing in for a live connector refuses what the real system would', async () => {
+    const { handle } = await createMigratedDatabase();
+    const registry = createAdapterRegistry(loadConfig({}), { sql: handle.pool });
+    expect(() => registry.get('github').parseEntitlement('github:repo:acme/api#writer')).toThrow('"writer" is not a github repo level; the levels are read, triage, write, maintain, admin');
+    expect(() => registry.get('okta').parseEntitlement('okta:app:salesforce')).toThrow('okta has no type "app"; it has group');
+    expect(registry.get('aws').parseEntitlement('aws:account-assignment:111111111111#PowerUserAccess').level).toBe('PowerUserAccess');
+    // No connector yet: any well-formed entitlement.
+    expect(registry.get('slack').parseEntitlement('slack:channel:sales-team').resource).toBe('sales-team');
+  });
+
+  it('refuses dependencies that form a cycle, naming it', () => {
+    expect(() => refuseDependencyCycles({ aws: ['okta'], okta: ['google'], google: ['aws'] })).toThrow(AdapterConfigError);
+    expect(() => refuseDependencyCycles({ aws: ['okta'], okta: ['google'], google: ['aws'] })).toThrow(
+      "the adapters' dependencies form a cycle, aws → okta → google → aws (aws depends on okta, okta depends on google, google depends on aws), so no account could be made first",
+    );
+    expect(() => refuseDependencyCycles({ aws: ['okta'], salesforce: ['okta'], okta: [] })).not.toThrow();
   });
 
   it('drops dependencies on systems left out of SYSTEMS', async () => {
@@ -67,8 +85,36 @@ describe('gatehouse sandbox grant|revoke (the command)', () => {
     expect(rows).toEqual([{ entitlement: 'github:repo:acme/secrets#admin' }]);
     expect((await gatehouse('revoke', 'bob@company.com', 'github:repo:acme/secrets#admin')).output).toContain(': applied');
     expect((await gatehouse('revoke', 'nobody@company.com', 'github:repo:acme/secrets#admin')).output).toContain('has no github account');
-    const bad = await gatehouse('grant', 'bob@company.com', 'github:Repo Name');
-    expect(bad.code).toBe(1);
-    expect(bad.output).toContain('is not a github entitlement');
+  });
+
+  it('makes, suspends and re-enables an account with <system>:account', async () => {
+    const database = await createMigratedDatabase();
+    const gatehouse = (...args: string[]) => run('node', ['bin/gatehouse.js', 'sandbox', ...args], { DATABASE_URL: database.url });
+    expect((await gatehouse('grant', 'ann@company.com', 'okta:account')).output).toContain('grant okta:account for ann@company.com in sandboxed okta: applied');
+    expect((await gatehouse('grant', 'ann@company.com', 'okta:account')).output).toContain(': already present');
+    expect((await gatehouse('revoke', 'ann@company.com', 'okta:account')).output).toContain('revoke okta:account for ann@company.com in sandboxed okta: applied');
+    const { rows } = await database.handle.pool.query("select status from sandbox_accounts where system = 'okta' and email = 'ann@company.com'");
+    expect(rows).toEqual([{ status: 'suspended' }]);
+    expect((await gatehouse('grant', 'ann@company.com', 'okta:account')).output).toContain(': applied');
+  });
+
+  it('refuses bad input with what is wrong, and changes nothing', async () => {
+    const database = await createMigratedDatabase();
+    const gatehouse = (env: Record<string, string>, ...args: string[]) => run('node', ['bin/gatehouse.js', 'sandbox', ...args], { DATABASE_URL: database.url, ...env });
+    const cases: [Record<string, string>, string[], number, string][] = [
+      [{}, ['grant', 'bob@company.com', 'github:Repo Name'], 1, 'github has no type "Repo Name"'],
+      [{}, ['grant', 'bob@company.com', 'github:repo:acme/api#writer'], 1, '"writer" is not a github repo level (did you mean "write"?)'],
+      [{}, ['grant', 'bob@company.com', 'gihtub:repo:acme/api#write'], 1, 'unknown system "gihtub" (did you mean "github"?)'],
+      [{}, ['grant', 'not-an-email', 'github:repo:acme/api#write'], 2, '"not-an-email" is not an email address'],
+      [{ GITHUB_TOKEN: 'ghp_x', GITHUB_ORG: 'acme' }, ['grant', 'bob@company.com', 'github:repo:acme/api#write'], 1, 'github is live, not sandboxed: Gatehouse manages the real github, so make this change in github itself'],
+      [{ SYSTEMS: 'okta' }, ['grant', 'bob@company.com', 'github:repo:acme/api#write'], 1, 'github is not managed here (SYSTEMS leaves it out)'],
+      [{}, ['grant', 'bob@company.com', 'manual:laptop:macbook-pro-14'], 1, 'is a manual task'],
+    ];
+    for (const [env, args, code, message] of cases) {
+      const result = await gatehouse(env, ...args);
+      expect({ args, code: result.code, output: result.output }).toMatchObject({ code, output: expect.stringContaining(message) });
+    }
+    const { rows } = await database.handle.pool.query('select count(*)::int as n from sandbox_accounts');
+    expect(rows).toEqual([{ n: 0 }]);
   });
 });
