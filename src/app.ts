@@ -15,9 +15,10 @@ import type { Logger } from './log.js';
 import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
 import { startQueue } from './orchestrator/queue.js';
 import { TokenBucket } from './orchestrator/token-bucket.js';
-import { startWorkers } from './orchestrator/workers.js';
+import { startWorkers, type WorkerDeps } from './orchestrator/workers.js';
 import { buildPolicySet, formatPolicyError, loadPolicies, type PolicySet } from './policy/index.js';
 import { createSlackEdge, type SlackEdge } from './slack/app.js';
+import { registerManualTaskActions } from './slack/manual-task-actions.js';
 import { createNotifier, type Notifier } from './slack/notifier.js';
 
 export interface Gatehouse {
@@ -48,7 +49,14 @@ export async function resolveDatabase(
  * The composition root of `gatehouse serve`: database (migrated), queue, Slack edge, HTTP routes.
  * Each later capability (intake, SCIM, orchestrator workers, schedules) plugs in here.
  */
-export async function startGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
+export interface StartOptions {
+  /** Worker tuning for tests and benchmarks (a short verification schedule, say). */
+  workers?: Pick<WorkerDeps, 'execute' | 'concurrency' | 'notifier'>;
+  /** Wraps the adapter registry (tests put a scripted faulty adapter in front of a system). */
+  adapters?: (registry: AdapterRegistry) => AdapterRegistry;
+}
+
+export async function startGatehouse(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse())
@@ -63,7 +71,8 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ applied }, `applied ${applied.length} migration(s)`);
     // Refuses credentials for a connector this build lacks, and dependency cycles, before anything listens.
-    const adapters = createAdapterRegistry(config, { sql: database.pool });
+    const built = createAdapterRegistry(config, { sql: database.pool });
+    const adapters = options.adapters ? options.adapters(built) : built;
     const loaded = await loadPolicies(config.policiesDir);
     if (loaded.errors.length > 0) {
       throw new Error(`the policies in ${config.policiesDir} have ${loaded.errors.length} error(s):\n${loaded.errors.map(formatPolicyError).join('\n')}\nFix them (gatehouse policy check) and start again.`);
@@ -74,12 +83,16 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
     // pg-boss stop: graceful waits for active jobs up to the timeout, then releases them for retry.
     cleanups.push(() => boss.stop({ graceful: true, timeout: 7_000 }));
 
-    const bucket = new TokenBucket(database.db);
-    for (const system of adapters.systems()) await bucket.configure(system, adapters.get(system).describe().defaultRateLimit);
-    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log });
-
     const slack = createSlackEdge(config, log);
     const notifier = createNotifier(log, slack.client);
+    if (slack.app) registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
+
+    const bucket = new TokenBucket(database.db);
+    for (const system of adapters.systems()) {
+      const perMinute = config.rateLimits[system];
+      await bucket.configure(system, perMinute ? { requestsPerMinute: perMinute } : adapters.get(system).describe().defaultRateLimit);
+    }
+    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, leaverSlaMs: config.leaverSlaMs, ...options.workers });
 
     let draining = false;
     const router = new Router();

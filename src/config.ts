@@ -71,6 +71,33 @@ const scimApps = z
     return apps.data;
   });
 
+const duration = (example: string) =>
+  z.string().regex(/^\d+(s|m|h|d)$/, `must be a duration such as ${example}`);
+
+const DURATION_UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** `15m` → 900000. Only for values the schema above has checked. */
+export function durationToMs(value: string): number {
+  return Number.parseInt(value, 10) * DURATION_UNIT_MS[value.slice(-1) as keyof typeof DURATION_UNIT_MS];
+}
+
+/** `github=80,okta=600,scim:figma=30`: requests per minute per system, over the adapters' defaults. */
+const rateLimits = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const out: Record<string, number> = {};
+    if (raw === undefined || raw.trim() === '') return out;
+    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const match = /^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)?)=(\d+(?:\.\d+)?)$/.exec(part);
+      if (!match || Number(match[2]) <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not <system>=<requests per minute> (e.g. github=80,okta=600)` });
+        continue;
+      }
+      out[match[1]!] = Number(match[2]);
+    }
+    return out;
+  });
+
 /** The environment, as Gatehouse reads it. Each field says what it is for; the README lists them all. */
 export const envSchema = z.object({
   NODE_ENV: z
@@ -127,6 +154,13 @@ export const envSchema = z.object({
     .regex(/^\d+(m|h|d)$/, 'must be a duration such as 12h or 1d')
     .default('1d')
     .describe('how long before a future start date a joiner is provisioned'),
+  LEAVER_SLA: duration('15m').default('15m').describe('how long a termination may take to be fully verified before the IT channel is alerted'),
+  RATE_LIMITS: rateLimits.describe('requests per minute per system over the adapters\' published defaults, e.g. github=80,okta=600'),
+  MANUAL_SYSTEMS: z
+    .string()
+    .optional()
+    .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .describe('systems handled by people, not an API: their operations become tasks in the IT channel (e.g. salesforce)'),
   IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
   DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
   ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
@@ -199,6 +233,11 @@ export interface Config {
   scimToken: string | undefined;
   policiesDir: string;
   joinerLeadTimeMs: number;
+  leaverSlaMs: number;
+  /** requests/minute per system, overriding the adapters' defaults. */
+  rateLimits: Record<string, number>;
+  /** Systems whose operations are tasks for people (always includes `manual`). */
+  manualSystems: string[];
   allowSandbox: boolean;
   /** Systems Gatehouse manages, each live (credentials set) or sandboxed. */
   systems: Record<SystemName, 'live' | 'sandbox' | 'disabled'>;
@@ -295,6 +334,20 @@ export function loadConfig(
     });
   }
 
+  for (const system of env.MANUAL_SYSTEMS) {
+    if (!(SYSTEM_NAMES as string[]).includes(system) || system === 'scim') {
+      problems.push({ variable: 'MANUAL_SYSTEMS', message: `unknown system "${system}"; known: ${SYSTEM_NAMES.filter((s) => s !== 'scim' && s !== 'manual').join(', ')}` });
+    } else if (systems[system as SystemName] === 'live' && system !== 'manual') {
+      problems.push({ variable: 'MANUAL_SYSTEMS', message: `${system} has credentials set, so it is provisioned by its connector; unset them or take ${system} out of MANUAL_SYSTEMS` });
+    }
+  }
+  for (const system of Object.keys(env.RATE_LIMITS)) {
+    const family = system.split(':')[0]!;
+    if (!(SYSTEM_NAMES as string[]).includes(family) || family === 'manual') {
+      problems.push({ variable: 'RATE_LIMITS', message: `unknown system "${system}"; known: ${SYSTEM_NAMES.filter((s) => s !== 'manual').join(', ')} (scim:<app> for a SCIM app)` });
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -318,7 +371,10 @@ export function loadConfig(
     bamboo: { key: env.BAMBOOHR_WEBHOOK_SECRET, fieldMap: env.BAMBOOHR_FIELD_MAP },
     scimToken: env.SCIM_TOKEN,
     policiesDir: env.POLICIES_DIR,
-    joinerLeadTimeMs: Number.parseInt(env.JOINER_LEAD_TIME, 10) * ({ m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[env.JOINER_LEAD_TIME.slice(-1) as 'm' | 'h' | 'd'],
+    joinerLeadTimeMs: durationToMs(env.JOINER_LEAD_TIME),
+    leaverSlaMs: durationToMs(env.LEAVER_SLA),
+    rateLimits: env.RATE_LIMITS,
+    manualSystems: [...new Set(['manual', ...env.MANUAL_SYSTEMS])].filter((s) => systems[s as SystemName] !== 'disabled'),
     allowSandbox: env.ALLOW_SANDBOX,
     systems,
   };

@@ -118,6 +118,19 @@ describe('configuration', () => {
     expect(found.map((p) => p.variable).sort()).toEqual(['SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN']);
   });
 
+  it('reads LEAVER_SLA, RATE_LIMITS and MANUAL_SYSTEMS, and names what is wrong with each', () => {
+    const config = loadConfig({ LEAVER_SLA: '30m', RATE_LIMITS: 'github=80, scim:figma=30', MANUAL_SYSTEMS: 'salesforce' });
+    expect(config.leaverSlaMs).toBe(30 * 60_000);
+    expect(config.rateLimits).toEqual({ github: 80, 'scim:figma': 30 });
+    expect(config.manualSystems).toEqual(['manual', 'salesforce']);
+    expect(loadConfig({}).leaverSlaMs).toBe(15 * 60_000);
+    expect(problems({ LEAVER_SLA: 'soon' })).toEqual([{ variable: 'LEAVER_SLA', message: 'must be a duration such as 15m' }]);
+    expect(problems({ RATE_LIMITS: 'github:80' })[0]).toEqual({ variable: 'RATE_LIMITS', message: '"github:80" is not <system>=<requests per minute> (e.g. github=80,okta=600)' });
+    expect(problems({ RATE_LIMITS: 'gitub=80' })[0]!.message).toMatch(/^unknown system "gitub"/);
+    expect(problems({ MANUAL_SYSTEMS: 'sap' })[0]).toMatchObject({ variable: 'MANUAL_SYSTEMS', message: expect.stringMatching(/^unknown system "sap"; known: okta, google/) });
+    expect(problems({ MANUAL_SYSTEMS: 'github', GITHUB_TOKEN: 'ghp_x', GITHUB_ORG: 'acme' })[0]!.message).toMatch(/github has credentials set/);
+  });
+
   it('the error message names every variable and says what to do', () => {
     try {
       loadConfig({ NODE_ENV: 'production', ALLOW_SANDBOX: 'true' });

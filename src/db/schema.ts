@@ -126,6 +126,7 @@ export interface RunsTable {
   started_at: CreatedAt;
   settled_at: Timestamp | null;
   summary: Json | null;
+  sla_alerted_at: Timestamp | null;
 }
 
 export interface OperationsTable {
@@ -149,6 +150,33 @@ export interface OperationsTable {
   last_error: string | null;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  phase: ColumnType<'write' | 'progress' | 'verify', 'write' | 'progress' | 'verify' | undefined, 'write' | 'progress' | 'verify'>;
+  reference: string | null;
+  checks: Generated<number>;
+}
+
+export interface AlertsTable {
+  id: Generated<number>;
+  kind: 'auth' | 'leaver_sla';
+  subject: string;
+  message: string;
+  opened_at: CreatedAt;
+  resolved_at: Timestamp | null;
+}
+
+export interface ManualTasksTable {
+  id: Generated<number>;
+  operation_id: number;
+  person_id: string;
+  kind: 'grant' | 'revoke';
+  entitlement: string;
+  reason: string | null;
+  status: ColumnType<'open' | 'done' | 'cancelled', 'open' | 'done' | 'cancelled' | undefined, 'open' | 'done' | 'cancelled'>;
+  created_at: CreatedAt;
+  done_at: Timestamp | null;
+  done_by: string | null;
+  slack_channel: string | null;
+  slack_ts: string | null;
 }
 
 export interface Database {
@@ -163,6 +191,8 @@ export interface Database {
   accounts: AccountsTable;
   runs: RunsTable;
   operations: OperationsTable;
+  alerts: AlertsTable;
+  manual_tasks: ManualTasksTable;
 }
 
 export type Person = Selectable<PeopleTable>;

@@ -68,7 +68,12 @@ export function refuseDependencyCycles(dependencies: Record<string, string[]>): 
 export interface AdapterRegistry {
   /** The adapter of a system (`okta`, `scim:figma`), or an error naming the known systems. */
   get(system: string): Adapter;
+  /** Systems provisioned through an adapter. */
   systems(): string[];
+  /** Systems whose operations are tasks for people: `manual`, and those in MANUAL_SYSTEMS. */
+  manualSystems(): string[];
+  /** Whether Gatehouse manages this system at all (by adapter or by hand). */
+  manages(system: string): boolean;
   /** system → systems whose account must exist first. */
   dependencies(): Record<string, string[]>;
 }
@@ -81,8 +86,18 @@ export interface AdapterRegistry {
 export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }): AdapterRegistry {
   const adapters = new Map<string, Adapter>();
   const dependencies: Record<string, string[]> = {};
+  const manual = config.manualSystems ?? ['manual'];
   for (const [name, mode] of Object.entries(config.systems) as [SystemName, Config['systems'][SystemName]][]) {
-    if (mode === 'disabled' || name === 'manual') continue;
+    if (mode === 'disabled') continue;
+    if (name === 'manual') {
+      dependencies.manual = [];
+      continue;
+    }
+    if (manual.includes(name)) {
+      // Done by people, but still in order: a Salesforce user is made after the Okta one.
+      dependencies[name] = (DEFAULT_DEPENDENCIES[name] ?? []).filter((d) => config.systems[d] !== 'disabled');
+      continue;
+    }
     if (mode === 'live' && name === 'okta') {
       adapters.set('okta', createOktaAdapter({ orgUrl: config.env.OKTA_ORG_URL!, token: config.env.OKTA_TOKEN! }));
       dependencies.okta = [];
@@ -129,6 +144,8 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
       return adapter;
     },
     systems: () => [...adapters.keys()].sort(),
+    manualSystems: () => [...manual].filter((s) => config.systems[s as SystemName] !== 'disabled').sort(),
+    manages: (system) => adapters.has(system) || (manual.includes(system) && config.systems[system as SystemName] !== 'disabled') || (/^scim:[a-z][a-z0-9-]*$/.test(system) && config.systems.scim === 'sandbox'),
     dependencies: () => structuredClone(dependencies),
   };
 }

@@ -4,11 +4,15 @@ import { type AccountRef, type Adapter, AdapterError } from '../../adapters/type
 import { appendAudit } from '../audit/append-audit.js';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
-import type { OperationState } from '../db/schema.js';
+import type { Selectable } from 'kysely';
+import type { OperationsTable } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { AdapterRegistry } from './adapter-registry.js';
+import { openManualTask } from './manual-tasks.js';
+import { notify } from './notifications.js';
 import { QUEUES } from './queue.js';
-import { adapterPerson, RUN_PRIORITY } from './reconcile-person.js';
+import { adapterPerson } from './reconcile-person.js';
+import { compensate, releaseDependents, runPriority, settleRun } from './run-state.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export interface ExecuteDeps {
@@ -18,19 +22,39 @@ export interface ExecuteDeps {
   bucket: TokenBucket;
   /** Longest a worker waits for a rate-limit token before re-queueing the operation. */
   maxTokenWaitMs?: number;
+  /**
+   * When a write the system accepted is read back again while it is not visible yet (eventual
+   * consistency); after the last read the operation fails with that reason.
+   */
+  verifySchedule?: readonly number[];
+  /** Exponential backoff with full jitter for retryable failures without a Retry-After. */
+  backoff?: { baseMs: number; capMs: number };
+  /** How long a system is paused after it refuses our credentials, before one operation tries again. */
+  authPauseMs?: number;
+  /** Writes (and failed reads) an operation may make before it fails for good. */
+  maxAttempts?: number;
+  /** Progress checks of an asynchronous write before it is given up. */
+  maxProgressChecks?: number;
+  /** A claim older than this belongs to a worker that died (SIGKILL, OOM): another may take over. */
+  claimTimeoutMs?: number;
+  /** For tests: the random source of the jitter. */
+  random?: () => number;
 }
 
-/** Thrown to make pg-boss retry with backoff: the write is not visible yet, or the vendor hiccuped. */
-export class RetryLater extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RetryLater';
-  }
-}
+/** 1 s, 5 s, 30 s, 2 min after the write's first read (ARCHITECTURE.md → verification). */
+export const VERIFY_SCHEDULE_MS = [1_000, 5_000, 30_000, 120_000] as const;
+export const DEFAULT_BACKOFF = { baseMs: 1_000, capMs: 120_000 } as const;
+export const AUTH_PAUSE_MS = 5 * 60_000;
+
+type Operation = Selectable<OperationsTable>;
+
+/** What one step of an operation came to. */
+type Step =
+  | { kind: 'done'; state: 'verified' | 'applied'; outcome: string }
+  | { kind: 'progress'; reference: string; checkAfterMs: number; outcome: string }
+  | { kind: 'not-visible'; outcome: string; what: string };
 
 const configured = new Set<string>();
-
-const TERMINAL: ReadonlySet<OperationState> = new Set(['verified', 'applied', 'failed', 'manual', 'cancelled']);
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -38,26 +62,65 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** The verification read: does the account hold the entitlement now? */
-async function holds(adapter: Adapter, account: AccountRef, entitlement: string): Promise<'active' | 'pending' | null> {
-  if (adapter.checkGrant) return (await adapter.checkGrant(account, entitlement))?.state ?? null;
-  const found = (await collect(adapter.listGrants!(account))).find((g) => g.entitlement === entitlement);
-  return found?.state ?? null;
+/**
+ * The verification read: does the account hold the entitlement now? Access inherited from a
+ * parent (a GitLab group's members in its subgroups) satisfies a grant, but does not make a
+ * revoke of the direct grant unfinished: it is not ours to take away there.
+ */
+async function holds(adapter: Adapter, account: AccountRef, entitlement: string, options: { directOnly: boolean }): Promise<'active' | 'pending' | null> {
+  const found = adapter.checkGrant ? await adapter.checkGrant(account, entitlement) : (await collect(adapter.listGrants!(account))).find((g) => g.entitlement === entitlement);
+  if (!found || (options.directOnly && found.inheritedFrom)) return null;
+  return found.state;
+}
+
+/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(cap, base·2^n)). */
+export function fullJitter(attempt: number, backoff: { baseMs: number; capMs: number }, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1)));
+}
+
+interface Context {
+  op: Operation;
+  adapter: Adapter;
+  email: string;
+  who: ReturnType<typeof adapterPerson>;
+  known: AccountRef | null;
 }
 
 /**
- * Executes one operation: take a rate-limit token, call the adapter, read the result back, record
- * it, and enqueue the operations that were waiting for it. Safe to run twice (pg-boss is
- * at-least-once): a finished operation is a no-op, and adapters are idempotent.
+ * Executes one step of an operation: take a rate-limit token, call the adapter, read the result
+ * back, record it, and enqueue what was waiting for it. Safe to run twice (pg-boss delivers at
+ * least once): a finished operation is a no-op, a claim keeps two deliveries from running at once,
+ * and adapters are idempotent, so a step repeated after a crash finds its write already present.
  */
 export async function executeOperation(deps: ExecuteDeps, operationId: number): Promise<void> {
   const op = await deps.db.selectFrom('operations').selectAll().where('id', '=', operationId).executeTakeFirst();
-  if (!op || TERMINAL.has(op.state)) return;
-  const reason = (await deps.db.selectFrom('runs').select('reason').where('id', '=', op.run_id).executeTakeFirst())?.reason ?? '';
+  const claimTimeoutMs = deps.claimTimeoutMs ?? QUEUES.operation.expireInSeconds * 1000;
+  const stale = (o: Operation) => o.state === 'running' && o.started_at !== null && o.started_at.getTime() < Date.now() - claimTimeoutMs;
+  if (!op || !(op.state === 'pending' || stale(op))) return;
+  const reason = (await deps.db.selectFrom('runs').select('reason').where('id', '=', op.run_id).executeTakeFirst())?.reason;
   // Re-queued work keeps its run's priority.
-  const priority = RUN_PRIORITY[reason] ?? 40;
+  const priority = runPriority(reason);
+  const later = (at: Date) => deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: at, priority });
   if (op.not_before && op.not_before.getTime() > Date.now()) {
-    await deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: op.not_before, priority });
+    await later(op.not_before);
+    return;
+  }
+  if (deps.adapters.manualSystems().includes(op.system)) {
+    await openManualTask(deps, op);
+    return;
+  }
+  // One change to an entitlement at a time: a newer run's revoke waits for an older run's grant.
+  const busy = await deps.db
+    .selectFrom('operations')
+    .select('id')
+    .where('person_id', '=', op.person_id)
+    .where('entitlement', '=', op.entitlement)
+    .where('state', '=', 'running')
+    .where('id', '!=', op.id)
+    .where('started_at', '>', new Date(Date.now() - claimTimeoutMs))
+    .executeTakeFirst();
+  if (busy) {
+    await later(new Date(Date.now() + 2_000));
     return;
   }
   if (!configured.has(op.system)) {
@@ -69,184 +132,227 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
   const token = await deps.bucket.take(op.system, { maxWaitMs: deps.maxTokenWaitMs ?? 5_000, reserve: reason === 'leaver' ? 0 : 1 });
   if (!token.granted) {
     // Come back when a token will be there, rather than hold a worker.
-    await deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: Math.ceil(token.waitMs / 1000), priority });
+    await later(new Date(Date.now() + token.waitMs));
     return;
   }
-  // Claim it: of two deliveries of the same operation, one runs. A claim older than the queue's
-  // expiry belongs to a worker that died, and may be taken over.
+  // Claim it: of two deliveries of the same operation, one runs. A claim older than the claim
+  // timeout belongs to a worker that died, and may be taken over.
   const claimed = await deps.db
     .updateTable('operations')
-    .set({ state: 'running', attempts: sql`attempts + 1`, started_at: new Date() })
+    .set({ state: 'running', attempts: sql`attempts + ${op.phase === 'write' ? 1 : 0}`, checks: sql`checks + ${op.phase === 'write' ? 0 : 1}`, started_at: new Date() })
     .where('id', '=', op.id)
-    .where((eb) => eb.or([eb('state', '=', 'pending'), eb.and([eb('state', '=', 'running'), eb('started_at', '<', new Date(Date.now() - QUEUES.operation.expireInSeconds * 1000))])]))
-    .returning('attempts')
+    .where((eb) => eb.or([eb('state', '=', 'pending'), eb.and([eb('state', '=', 'running'), eb('started_at', '<', new Date(Date.now() - claimTimeoutMs))])]))
+    .returningAll()
     .executeTakeFirst();
   if (!claimed) return;
-  op.attempts = claimed.attempts - 1;
 
   const person = await deps.db.selectFrom('people').select(['employee_id', 'email', 'data']).where('id', '=', op.person_id).executeTakeFirstOrThrow();
-  const who = adapterPerson(person.employee_id, person.data as PersonRecord);
-  const adapter = deps.adapters.get(op.system);
-  const isAccount = op.entitlement === `${op.system}:account`;
+  const stored = await deps.db.selectFrom('accounts').selectAll().where('person_id', '=', op.person_id).where('system', '=', op.system).executeTakeFirst();
+  const ctx: Context = {
+    op: claimed,
+    adapter: deps.adapters.get(op.system),
+    email: person.email,
+    who: adapterPerson(person.employee_id, person.data as PersonRecord),
+    known: stored ? { system: op.system, id: stored.external_id, login: stored.login, email: person.email, status: stored.status as AccountRef['status'] } : null,
+  };
 
-  let state: 'verified' | 'applied';
-  let outcome: string;
+  let step: Step;
   try {
-    const stored = await deps.db.selectFrom('accounts').selectAll().where('person_id', '=', op.person_id).where('system', '=', op.system).executeTakeFirst();
-    const knownAccount: AccountRef | null = stored ? { system: op.system, id: stored.external_id, login: stored.login, email: person.email, status: stored.status as AccountRef['status'] } : null;
-    if (op.kind === 'grant' && isAccount) {
-      const { account, outcome: o } = await adapter.ensureAccount(who);
-      await deps.db
-        .insertInto('accounts')
-        .values({ person_id: op.person_id, system: op.system, external_id: account.id, login: account.login ?? null, status: account.status })
-        .onConflict((oc) => oc.columns(['person_id', 'system']).doUpdateSet({ external_id: account.id, login: account.login ?? null, status: account.status, updated_at: new Date() }))
-        .execute();
-      const seen = await adapter.findAccount(who);
-      if (!seen || seen.status === 'suspended') throw new RetryLater(`${op.system} account of ${person.email} is not visible yet`);
-      outcome = o;
-      state = seen.status === 'pending' ? 'applied' : 'verified';
-    } else if (op.kind === 'revoke' && isAccount) {
-      const account = knownAccount ?? (await adapter.findAccount(who));
-      outcome = account ? (await adapter.suspendAccount(account)).outcome : 'already_absent';
-      const seen = await adapter.findAccount(who);
-      if (seen && seen.status !== 'suspended') throw new RetryLater(`${op.system} account of ${person.email} still active after suspension`);
-      await deps.db.updateTable('accounts').set({ status: 'suspended', updated_at: new Date() }).where('person_id', '=', op.person_id).where('system', '=', op.system).execute();
-      state = 'verified';
-    } else {
-      const account = knownAccount ?? (await adapter.findAccount(who));
-      if (!account) {
-        if (op.kind === 'revoke') {
-          outcome = 'already_absent';
-          state = 'verified';
-        } else throw new AdapterError(`${op.system}: ${person.email} has no account to grant ${op.entitlement} to`, { kind: 'retryable', system: op.system });
-      } else if (op.kind === 'grant') {
-        const result = await adapter.grant(account, op.entitlement, { expiresAt: op.expires_at?.toISOString() ?? null });
-        const seen = await holds(adapter, account, op.entitlement);
-        // "200 OK is not done": only a read that shows the grant verifies it.
-        if (!seen) throw new RetryLater(`${op.entitlement} for ${person.email} is not visible in ${op.system} yet`);
-        outcome = result.outcome;
-        state = seen === 'pending' || result.state === 'pending' ? 'applied' : 'verified';
-      } else {
-        outcome = (await adapter.revoke(account, op.entitlement)).outcome;
-        if (await holds(adapter, account, op.entitlement)) throw new RetryLater(`${op.entitlement} for ${person.email} still visible in ${op.system} after revoking`);
-        state = 'verified';
-      }
-    }
+    if (claimed.phase === 'write') step = await write(deps, ctx);
+    else if (claimed.phase === 'progress') {
+      const progress = await ctx.adapter.checkProgress!(claimed.reference!);
+      step = progress.state === 'in_progress' ? { kind: 'progress', reference: claimed.reference!, checkAfterMs: progress.checkAfterMs, outcome: claimed.outcome ?? 'applied' } : await read(deps, ctx, claimed.outcome ?? 'applied');
+    } else step = await read(deps, ctx, claimed.outcome ?? 'applied');
   } catch (error) {
-    await recordFailure(deps, op, person.email, error, priority);
+    await recordFailure(deps, ctx, error, priority);
     return;
   }
 
+  if (step.kind === 'done') {
+    await finish(deps, ctx, step.state, step.outcome);
+    return;
+  }
+  if (step.kind === 'progress') {
+    const maxChecks = deps.maxProgressChecks ?? 60;
+    if (claimed.phase === 'progress' && claimed.checks >= maxChecks) {
+      await fail(deps, ctx, `${op.entitlement} for ${person.email}: ${op.system} was still carrying out request ${step.reference} after ${maxChecks} checks`, 'permanent');
+      return;
+    }
+    await requeue(deps, ctx, priority, step.checkAfterMs, { phase: 'progress', reference: step.reference, outcome: step.outcome, ...(claimed.phase === 'progress' ? {} : { checks: 0 }) });
+    return;
+  }
+  // Written, but not visible yet: read again on the schedule, then give up with that reason.
+  const schedule = deps.verifySchedule ?? VERIFY_SCHEDULE_MS;
+  const reads = claimed.phase === 'verify' ? claimed.checks : 0;
+  if (reads >= schedule.length) {
+    const when = schedule.map((ms) => (ms < 60_000 ? `${ms / 1000} s` : `${ms / 60_000} min`)).join(', ');
+    await fail(deps, ctx, `${step.what}: ${op.system} accepted the change (${step.outcome}) but it never became visible (read back at once and after ${when})`, 'permanent');
+    return;
+  }
+  await requeue(deps, ctx, priority, schedule[reads]!, { phase: 'verify', outcome: step.outcome, ...(claimed.phase === 'verify' ? {} : { checks: 0 }) });
+}
+
+/** The write: ensure/suspend the account, or grant/revoke, then the first verification read. */
+async function write(deps: ExecuteDeps, ctx: Context): Promise<Step> {
+  const { op, adapter } = ctx;
+  const isAccount = op.entitlement === `${op.system}:account`;
+  if (op.kind === 'grant' && isAccount) {
+    const { account, outcome } = await adapter.ensureAccount(ctx.who);
+    await deps.db
+      .insertInto('accounts')
+      .values({ person_id: op.person_id, system: op.system, external_id: account.id, login: account.login ?? null, status: account.status })
+      .onConflict((oc) => oc.columns(['person_id', 'system']).doUpdateSet({ external_id: account.id, login: account.login ?? null, status: account.status, updated_at: new Date() }))
+      .execute();
+    ctx.known = account;
+    return read(deps, ctx, outcome);
+  }
+  if (op.kind === 'revoke' && isAccount) {
+    const account = ctx.known ?? (await adapter.findAccount(ctx.who));
+    if (!account) return read(deps, ctx, 'already_absent');
+    const result = await adapter.suspendAccount(account);
+    if (result.state === 'in_progress' && result.reference) return { kind: 'progress', reference: result.reference, checkAfterMs: result.checkAfterMs ?? 5_000, outcome: result.outcome };
+    return read(deps, ctx, result.outcome);
+  }
+  const account = ctx.known ?? (await adapter.findAccount(ctx.who));
+  if (!account) {
+    if (op.kind === 'revoke') return { kind: 'done', state: 'verified', outcome: 'already_absent' };
+    throw new AdapterError(`${op.system}: ${ctx.email} has no account to grant ${op.entitlement} to yet`, { kind: 'retryable', system: op.system });
+  }
+  ctx.known = account;
+  const result = op.kind === 'grant' ? await adapter.grant(account, op.entitlement, { expiresAt: op.expires_at?.toISOString() ?? null }) : await adapter.revoke(account, op.entitlement);
+  if (result.state === 'in_progress') {
+    if (!result.reference || !adapter.checkProgress) throw new AdapterError(`${op.system} answered in_progress for ${op.entitlement} without a way to follow it (reference and checkProgress are required)`, { kind: 'permanent', system: op.system });
+    return { kind: 'progress', reference: result.reference, checkAfterMs: result.checkAfterMs ?? 5_000, outcome: result.outcome };
+  }
+  const step = await read(deps, ctx, result.outcome);
+  // A grant the system holds as pending (an invitation) is applied, not verified.
+  if (step.kind === 'done' && op.kind === 'grant' && 'state' in result && result.state === 'pending') return { ...step, state: 'applied' };
+  return step;
+}
+
+/** "A 200 OK is not done": only a read that shows the change makes the operation verified. */
+async function read(_deps: ExecuteDeps, ctx: Context, outcome: string): Promise<Step> {
+  const { op, adapter } = ctx;
+  const isAccount = op.entitlement === `${op.system}:account`;
+  if (isAccount) {
+    const seen = await adapter.findAccount(ctx.who);
+    if (op.kind === 'grant') {
+      if (!seen || seen.status === 'suspended') return { kind: 'not-visible', outcome, what: `the ${op.system} account of ${ctx.email} is not active` };
+      return { kind: 'done', state: seen.status === 'pending' ? 'applied' : 'verified', outcome };
+    }
+    if (seen && seen.status !== 'suspended') return { kind: 'not-visible', outcome, what: `the ${op.system} account of ${ctx.email} is still active after suspension` };
+    return { kind: 'done', state: 'verified', outcome };
+  }
+  const account = ctx.known ?? (await adapter.findAccount(ctx.who));
+  if (!account) return op.kind === 'revoke' ? { kind: 'done', state: 'verified', outcome } : { kind: 'not-visible', outcome, what: `${ctx.email} has no ${op.system} account` };
+  const seen = await holds(adapter, account, op.entitlement, { directOnly: op.kind === 'revoke' });
+  if (op.kind === 'grant') {
+    if (!seen) return { kind: 'not-visible', outcome, what: `${op.entitlement} for ${ctx.email} is not visible in ${op.system}` };
+    return { kind: 'done', state: seen === 'pending' ? 'applied' : 'verified', outcome };
+  }
+  if (seen) return { kind: 'not-visible', outcome, what: `${op.entitlement} for ${ctx.email} is still visible in ${op.system} after revoking` };
+  return { kind: 'done', state: 'verified', outcome };
+}
+
+/** Puts the operation back to pending and schedules its next step, in one transaction (nothing is lost between them). */
+async function requeue(deps: ExecuteDeps, ctx: Context, priority: number, delayMs: number, set: Partial<Pick<Operation, 'phase' | 'reference' | 'outcome' | 'checks' | 'attempts' | 'last_error' | 'error_kind'>>): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('operations').set({ state, outcome, finished_at: new Date(), last_error: null, error_kind: null }).where('id', '=', op.id).execute();
+    const moved = await trx.updateTable('operations').set({ state: 'pending', ...set }).where('id', '=', ctx.op.id).where('state', '=', 'running').returning('id').executeTakeFirst();
+    if (!moved) return;
+    await deps.boss.send(QUEUES.operation.name, { operationId: ctx.op.id }, { db: bossOnTransaction(trx), startAfter: new Date(Date.now() + Math.max(0, delayMs)), priority });
+  });
+}
+
+async function finish(deps: ExecuteDeps, ctx: Context, state: 'verified' | 'applied', outcome: string): Promise<void> {
+  const { op } = ctx;
+  await deps.db.transaction().execute(async (trx) => {
+    const done = await trx.updateTable('operations').set({ state, outcome, finished_at: new Date(), last_error: null, error_kind: null }).where('id', '=', op.id).where('state', '=', 'running').returning('id').executeTakeFirst();
+    if (!done) return;
+    const before = await trx.selectFrom('grants').select('status').where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).executeTakeFirst();
     const now = new Date();
+    const after = op.kind === 'grant' ? state : 'revoked';
     await trx
       .updateTable('grants')
-      .set(
-        op.kind === 'grant'
-          ? { status: state, applied_at: now, ...(state === 'verified' ? { verified_at: now } : {}), last_error: null, updated_at: now }
-          : { status: 'revoked', revoked_at: now, last_error: null, updated_at: now },
-      )
+      .set(op.kind === 'grant' ? { status: state, applied_at: now, ...(state === 'verified' ? { verified_at: now } : {}), last_error: null, updated_at: now } : { status: 'revoked', revoked_at: now, last_error: null, updated_at: now })
       .where('person_id', '=', op.person_id)
       .where('entitlement', '=', op.entitlement)
       .execute();
+    if (op.kind === 'revoke' && op.entitlement === `${op.system}:account`) {
+      await trx.updateTable('accounts').set({ status: 'suspended', updated_at: now }).where('person_id', '=', op.person_id).where('system', '=', op.system).execute();
+    }
     await appendAudit(trx, {
       actor: op.source ?? 'system',
       action: `operation.${state}`,
-      subject: person.email,
+      subject: ctx.email,
       entitlement: op.entitlement,
       reason: op.source,
       result: outcome,
-      detail: { runId: op.run_id, kind: op.kind },
+      detail: { runId: op.run_id, kind: op.kind, before: before?.status ?? null, after },
     });
-    await releaseDependents(trx as unknown as Db, deps.boss, op.run_id);
-    await settleRun(trx as unknown as Db, op.run_id);
+    // The system works again: close its credentials alert, if one is open.
+    const resolved = await trx.updateTable('alerts').set({ resolved_at: now }).where('kind', '=', 'auth').where('subject', '=', op.system).where('resolved_at', 'is', null).returning('id').executeTakeFirst();
+    if (resolved) {
+      await appendAudit(trx, { actor: 'system', action: 'alert.resolved', subject: op.system, reason: 'credentials accepted again', detail: { alertId: resolved.id } });
+      await notify(trx as unknown as Db, deps.boss, { type: 'alert-resolved', alertId: resolved.id });
+    }
+    await releaseDependents(trx as unknown as Db, deps.boss, op.run_id, deps.adapters.manualSystems());
+    await settleRun(trx as unknown as Db, deps.boss, op.run_id);
   });
 }
 
-/** Enqueues the operations of a run whose dependencies are all done (tiers run in parallel). */
-async function releaseDependents(db: Db, boss: PgBoss, runId: string): Promise<void> {
-  // The next tier keeps the run's priority: a leaver's second tier must not queue behind joiners.
-  const reason = (await db.selectFrom('runs').select('reason').where('id', '=', runId).executeTakeFirst())?.reason ?? '';
-  const priority = RUN_PRIORITY[reason] ?? 40;
-  const ops = await db.selectFrom('operations').select(['id', 'key', 'state', 'depends_on']).where('run_id', '=', runId).execute();
-  const done = new Set(ops.filter((o) => o.state === 'verified' || o.state === 'applied').map((o) => o.key));
-  const failed = new Set(ops.filter((o) => o.state === 'failed' || o.state === 'cancelled').map((o) => o.key));
-  for (const o of ops) {
-    if (o.state !== 'pending' || o.depends_on.length === 0) continue;
-    if (o.depends_on.some((d) => failed.has(d))) {
-      await db.updateTable('operations').set({ state: 'cancelled', finished_at: new Date(), last_error: 'a dependency failed' }).where('id', '=', o.id).where('state', '=', 'pending').execute();
-      continue;
-    }
-    if (o.depends_on.every((d) => done.has(d))) {
-      // Idempotent under at-least-once: the singleton key keeps one queued job per operation.
-      await boss.send(QUEUES.operation.name, { operationId: o.id }, { singletonKey: `op-${o.id}`, priority });
-    }
-  }
-}
-
-async function settleRun(db: Db, runId: string): Promise<void> {
-  const ops = await db.selectFrom('operations').select(['state', 'system']).where('run_id', '=', runId).execute();
-  if (ops.some((o) => o.state === 'pending' || o.state === 'running')) return;
-  const summary: Record<string, number> = {};
-  for (const o of ops) summary[o.state] = (summary[o.state] ?? 0) + 1;
-  await db.updateTable('runs').set({ status: 'settled', settled_at: new Date(), summary: JSON.stringify(summary) }).where('id', '=', runId).where('status', '=', 'running').execute();
-}
-
 /**
- * Retryable failures go back to pg-boss (backoff), or wait out a vendor's Retry-After; permanent
- * and auth failures end the operation, and the rest of the run goes on (forward recovery).
+ * Retryable failures wait (a vendor's Retry-After, else backoff with full jitter) and go again;
+ * an `auth` failure pauses the whole system and alerts IT once; permanent failures, and retryable
+ * ones past the last attempt, end the operation, and the rest of the run goes on.
  */
-async function recordFailure(
-  deps: ExecuteDeps,
-  op: { id: number; run_id: string; person_id: string; entitlement: string; system: string; attempts: number; critical: boolean; kind: 'grant' | 'revoke' },
-  email: string,
-  error: unknown,
-  priority: number,
-): Promise<void> {
+async function recordFailure(deps: ExecuteDeps, ctx: Context, error: unknown, priority: number): Promise<void> {
+  const { op } = ctx;
   const message = error instanceof Error ? error.message : String(error);
-  const kind = error instanceof AdapterError ? error.kind : error instanceof RetryLater ? 'retryable' : 'permanent';
-  if (kind === 'retryable' && op.attempts + 1 < QUEUES.operation.retryLimit) {
-    await deps.db.updateTable('operations').set({ state: 'pending', last_error: message, error_kind: kind }).where('id', '=', op.id).execute();
-    if (error instanceof AdapterError && error.rateLimited && error.retryAfterMs !== undefined) {
-      await deps.bucket.pause(op.system, error.retryAfterMs, message);
-      await deps.boss.send(QUEUES.operation.name, { operationId: op.id }, { startAfter: Math.ceil(error.retryAfterMs / 1000), priority });
-      return;
-    }
-    throw new RetryLater(message, { cause: error });
+  const kind = error instanceof AdapterError ? error.kind : 'retryable';
+  // Reads count as attempts only when they fail; writes were counted when claimed.
+  const attempts = op.phase === 'write' ? op.attempts : op.attempts + 1;
+
+  if (kind === 'auth') {
+    const pauseMs = deps.authPauseMs ?? AUTH_PAUSE_MS;
+    await deps.bucket.pause(op.system, pauseMs, message);
+    await deps.db.transaction().execute(async (trx) => {
+      const opened = await sql<{ id: number }>`
+        insert into alerts (kind, subject, message) values ('auth', ${op.system}, ${message})
+        on conflict (kind, subject) where resolved_at is null do nothing returning id`.execute(trx);
+      const alert = opened.rows[0];
+      if (alert) {
+        await appendAudit(trx, { actor: 'system', action: 'alert.opened', subject: op.system, reason: message.slice(0, 500), detail: { alertId: alert.id, kind: 'auth' } });
+        await notify(trx as unknown as Db, deps.boss, { type: 'alert', alertId: alert.id });
+      }
+    });
+    // Not the operation's fault: it keeps its attempts and tries again when the pause ends.
+    await requeue(deps, ctx, priority, pauseMs, { attempts: op.phase === 'write' ? op.attempts - 1 : op.attempts, last_error: message, error_kind: kind });
+    return;
   }
+
+  if (kind === 'retryable' && attempts < (deps.maxAttempts ?? QUEUES.operation.retryLimit)) {
+    const vendor = error instanceof AdapterError ? error.retryAfterMs : undefined;
+    const delay = vendor ?? fullJitter(attempts, deps.backoff ?? DEFAULT_BACKOFF, deps.random);
+    // A 429 slows the whole system, not just this call: every replica waits it out.
+    if (error instanceof AdapterError && error.rateLimited) await deps.bucket.pause(op.system, Math.max(delay, 1_000), message);
+    await requeue(deps, ctx, priority, delay, { attempts, last_error: message, error_kind: kind });
+    return;
+  }
+  await fail(deps, ctx, kind === 'retryable' ? `${message} (gave up after ${attempts} attempts)` : message, kind, attempts);
+}
+
+/** Ends an operation as failed: dead-letter queue, compensation if critical, and the run goes on. */
+async function fail(deps: ExecuteDeps, ctx: Context, message: string, kind: string, attempts = ctx.op.attempts): Promise<void> {
+  const { op } = ctx;
   await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('operations').set({ state: 'failed', finished_at: new Date(), last_error: message, error_kind: kind }).where('id', '=', op.id).execute();
+    const failed = await trx.updateTable('operations').set({ state: 'failed', finished_at: new Date(), last_error: message, error_kind: kind, attempts }).where('id', '=', op.id).where('state', '=', 'running').returning('id').executeTakeFirst();
+    if (!failed) return;
     await trx.updateTable('grants').set({ status: 'failed', last_error: message, updated_at: new Date() }).where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).execute();
-    await appendAudit(trx, { actor: 'system', action: 'operation.failed', subject: email, entitlement: op.entitlement, result: kind, reason: message.slice(0, 500), detail: { runId: op.run_id } });
+    await appendAudit(trx, { actor: 'system', action: 'operation.failed', subject: ctx.email, entitlement: op.entitlement, result: kind, reason: message.slice(0, 500), detail: { runId: op.run_id, kind: op.kind, attempts } });
     // The dead-letter queue holds every operation that failed for good, for people to look at.
     await deps.boss.send(QUEUES.deadLetter.name, { operationId: op.id, runId: op.run_id, entitlement: op.entitlement, system: op.system, error: message, kind }, { db: bossOnTransaction(trx) });
-    if (op.critical && op.kind === 'grant') await compensate(trx as unknown as Db, deps.boss, op.run_id, op.entitlement, email);
-    await releaseDependents(trx as unknown as Db, deps.boss, op.run_id);
-    await settleRun(trx as unknown as Db, op.run_id);
+    if (op.critical && op.kind === 'grant') await compensate(trx as unknown as Db, deps.boss, op.run_id, op.entitlement, ctx.email);
+    await releaseDependents(trx as unknown as Db, deps.boss, op.run_id, deps.adapters.manualSystems());
+    await settleRun(trx as unknown as Db, deps.boss, op.run_id);
   });
-}
-
-/**
- * A critical grant failed for good: the run undoes what it granted (revoke operations, run like
- * any other) and stops what it had not started, and says why. Everything else in Gatehouse is
- * forward recovery; this is the exception a policy asks for with `critical: true`.
- */
-async function compensate(db: Db, boss: PgBoss, runId: string, failed: string, email: string): Promise<void> {
-  const ops = await db.selectFrom('operations').selectAll().where('run_id', '=', runId).execute();
-  await db.updateTable('operations').set({ state: 'cancelled', finished_at: new Date(), last_error: `compensating: critical ${failed} failed` }).where('run_id', '=', runId).where('state', '=', 'pending').execute();
-  const granted = ops.filter((o) => o.kind === 'grant' && (o.state === 'verified' || o.state === 'applied'));
-  for (const o of granted) {
-    const row = await db
-      .insertInto('operations')
-      .values({ run_id: runId, person_id: o.person_id, key: `compensate ${o.entitlement}`, kind: 'revoke', system: o.system, entitlement: o.entitlement, depends_on: [], tier: 0, critical: false, source: `compensation:${failed}`, state: 'pending' })
-      .onConflict((oc) => oc.columns(['run_id', 'key']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (row) {
-      await db.updateTable('grants').set({ status: 'revoking', updated_at: new Date() }).where('person_id', '=', o.person_id).where('entitlement', '=', o.entitlement).execute();
-      await boss.send(QUEUES.operation.name, { operationId: row.id }, { db: bossOnTransaction(db as never), priority: 90 });
-    }
-  }
-  await appendAudit(db as never, { actor: 'system', action: 'run.compensating', subject: email, entitlement: failed, reason: `critical grant ${failed} failed`, result: `${granted.length} grant(s) undone`, detail: { runId } });
 }

@@ -30,6 +30,10 @@ export const QUEUES = {
     deadLetter: 'dead-letter',
   },
   deadLetter: { name: 'dead-letter', notify: false, retentionSeconds: 60 * 60 * 24 * 30 },
+  /** Messages for the IT channel (run summaries, alerts, manual tasks): retried while Slack is down. */
+  notify: { name: 'it-notify', retryLimit: 10, retryBackoff: true, retryDelay: 5, retryDelayMax: 600, expireInSeconds: 60, notify: true },
+  /** Once a minute: leavers' runs that have missed LEAVER_SLA. */
+  leaverSla: { name: 'leaver-sla', retryLimit: 0, expireInSeconds: 60, notify: false },
 } as const satisfies Record<string, Queue>;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];

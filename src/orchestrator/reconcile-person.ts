@@ -4,12 +4,13 @@ import type { AdapterPerson } from '../../adapters/types.js';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import type { PersonRecord } from '../people/person-record.js';
-import { type ActualGrant, planOperations, systemOf } from '../plan/operation-graph.js';
+import { type ActualGrant, impliedAccounts, planOperations, systemOf } from '../plan/operation-graph.js';
 import { evaluate, type PolicySet } from '../policy/index.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { AdapterRegistry } from './adapter-registry.js';
 import { IDENTITY_PROVIDERS } from './adapter-registry.js';
 import { QUEUES } from './queue.js';
+import { runPriority } from './run-state.js';
 
 export interface ReconcileDeps {
   db: Db;
@@ -24,11 +25,17 @@ export interface ReconcileResult {
   operations: number;
 }
 
-/** The person as adapters see them; the GitHub login comes from `attributes.github_login`. */
+/**
+ * The person as adapters see them. Usernames in systems where people bring their own account
+ * come from custom attributes: `attributes.github_login`, `attributes.gitlab_login`, … (any
+ * `<system>_login`).
+ */
 export function adapterPerson(employeeId: string, record: PersonRecord): AdapterPerson {
   const handles: Record<string, string> = {};
-  const github = record.attributes?.github_login;
-  if (typeof github === 'string' && github) handles.github = github;
+  for (const [key, value] of Object.entries(record.attributes ?? {})) {
+    const match = /^([a-z][a-z0-9-]*)_login$/.exec(key);
+    if (match && typeof value === 'string' && value) handles[match[1]!] = value;
+  }
   return {
     employeeId,
     email: record.email,
@@ -41,14 +48,16 @@ export function adapterPerson(employeeId: string, record: PersonRecord): Adapter
   };
 }
 
-/** Queue priority of a run's operations: leavers first (ARCHITECTURE.md → rules of the road). */
-export const RUN_PRIORITY: Record<string, number> = { leaver: 100, request: 80, joiner: 60, rehire: 60, mover: 40, drift: 20 };
+/** Kept for callers that imported it from here. */
+export { RUN_PRIORITY } from './run-state.js';
 
 /**
  * reconcile-person: desired (policies, for an active person; nothing otherwise) against actual
- * (the grants Gatehouse recorded), planned into tiers, stored as one run with its operations, and
- * the first tier enqueued, all in one transaction. A run for the same person still pending is
- * superseded: its unstarted operations are cancelled, since the new plan covers them.
+ * (the grants Gatehouse recorded and the operations already under way), planned into tiers,
+ * stored as one run with its operations, and the first tier enqueued, all in one transaction
+ * under a per-person lock. Work already queued that still agrees with the new desired state is
+ * left alone (so two reconciles at once plan it once); queued work that contradicts it (a grant
+ * no longer wanted, a revoke of something wanted again) is cancelled.
  */
 export async function reconcilePerson(deps: ReconcileDeps, personId: string, reason: string): Promise<ReconcileResult> {
   const now = deps.now?.() ?? new Date();
@@ -58,31 +67,61 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     const person = await trx.selectFrom('people').selectAll().where('id', '=', personId).executeTakeFirst();
     if (!person) return { runId: null, operations: 0 };
     const record = person.data as PersonRecord;
-    const plan = evaluate(deps.policies, { ...record, status: person.status === 'terminated' ? 'terminated' : 'active' }, { now });
-    const managed = new Set(deps.adapters.systems());
-    const desired = plan.grants
-      .filter((g) => managed.has(systemOf(g.entitlement)))
-      .map((g) => ({ entitlement: g.entitlement, source: `policy:${g.policy}`, expiresAt: g.expires_at, critical: g.critical }));
-    const actual: ActualGrant[] = (await trx.selectFrom('grants').select(['entitlement', 'status']).where('person_id', '=', personId).execute()).map((g) => ({ entitlement: g.entitlement, status: g.status }));
-
-    await trx
-      .updateTable('operations')
-      .set({ state: 'cancelled', finished_at: now, last_error: 'superseded by a newer reconcile' })
-      .where('person_id', '=', personId)
-      .where('state', '=', 'pending')
-      .execute();
-
+    const active = person.status !== 'terminated';
+    const plan = evaluate(deps.policies, { ...record, status: active ? 'active' : 'terminated' }, { now });
     const dependencies = deps.adapters.dependencies();
+    const desired = plan.grants
+      .filter((g) => deps.adapters.manages(systemOf(g.entitlement)))
+      .map((g) => ({ entitlement: g.entitlement, source: `policy:${g.policy}`, expiresAt: g.expires_at, critical: g.critical }));
+    const wanted = new Set(plan.active ? [...desired.map((d) => d.entitlement), ...impliedAccounts(desired.map((d) => d.entitlement), dependencies, ['manual'])] : []);
+
+    // Work already under way. Queued operations that contradict the new desired state are
+    // cancelled; the rest stand, and the plan below does not repeat them.
+    const inflight = await trx.selectFrom('operations').select(['id', 'kind', 'entitlement', 'state', 'not_before']).where('person_id', '=', personId).where('state', 'in', ['pending', 'running', 'manual']).execute();
+    // A leaver's access does not wait out a transfer's overlap: deferred revokes are re-planned now.
+    const deferred = (o: (typeof inflight)[number]) => !plan.active && o.kind === 'revoke' && o.not_before !== null && o.not_before > now;
+    const contradicted = inflight.filter((o) => o.state !== 'running' && (deferred(o) || (o.kind === 'grant' ? !wanted.has(o.entitlement) : wanted.has(o.entitlement))));
+    if (contradicted.length > 0) {
+      await trx.updateTable('operations').set({ state: 'cancelled', finished_at: now, last_error: `superseded by a newer reconcile (${reason})` }).where('id', 'in', contradicted.map((o) => o.id)).execute();
+      await trx.updateTable('manual_tasks').set({ status: 'cancelled' }).where('operation_id', 'in', contradicted.map((o) => o.id)).where('status', '=', 'open').execute();
+      for (const o of contradicted) {
+        // A grant never made leaves nothing to hold; a revoke never made leaves it held.
+        if (o.kind === 'grant') await trx.deleteFrom('grants').where('person_id', '=', personId).where('entitlement', '=', o.entitlement).where('status', 'in', ['pending', 'manual']).execute();
+        else await trx.updateTable('grants').set({ status: 'verified', updated_at: now }).where('person_id', '=', personId).where('entitlement', '=', o.entitlement).where('status', '=', 'revoking').execute();
+      }
+    }
+    const standing = inflight.filter((o) => !contradicted.includes(o));
+    const granting = new Set(standing.filter((o) => o.kind === 'grant').map((o) => o.entitlement));
+    const revoking = new Set(standing.filter((o) => o.kind === 'revoke').map((o) => o.entitlement));
+    const actual: ActualGrant[] = [];
+    for (const g of await trx.selectFrom('grants').select(['entitlement', 'status', 'source']).where('person_id', '=', personId).execute()) {
+      // Being revoked by standing work: as good as gone. Being granted: as good as there.
+      if (revoking.has(g.entitlement)) continue;
+      if (g.status === 'pending' && !granting.has(g.entitlement)) continue;
+      actual.push({ entitlement: g.entitlement, status: g.status === 'revoking' ? 'verified' : g.status });
+    }
+
     const ops = planOperations({
       active: plan.active,
       desired,
       actual,
       systemDependencies: dependencies,
-      identityProviders: IDENTITY_PROVIDERS.filter((s) => managed.has(s)),
-      revokeNotBefore: null,
+      identityProviders: IDENTITY_PROVIDERS.filter((s) => deps.adapters.manages(s)),
+      accountless: ['manual'],
     });
     if (ops.length === 0) return { runId: null, operations: 0 };
 
+    // A transfer keeps old access for the overlap its policy asks (mover_overlap), so work in
+    // progress is not cut off mid-handover.
+    if (plan.active && reason === 'mover') {
+      const sources = new Map((await trx.selectFrom('grants').select(['entitlement', 'source']).where('person_id', '=', personId).execute()).map((g) => [g.entitlement, g.source]));
+      for (const op of ops) {
+        if (op.kind !== 'revoke') continue;
+        const policy = sources.get(op.entitlement)?.replace(/^policy:/, '');
+        const overlap = deps.policies.policies.find((p) => p.name === policy)?.moverOverlapMs ?? 0;
+        if (overlap > 0) op.notBefore = new Date(now.getTime() + overlap).toISOString();
+      }
+    }
     const run = await trx.insertInto('runs').values({ person_id: personId, reason, status: 'running' }).returning('id').executeTakeFirstOrThrow();
     const rows = await trx
       .insertInto('operations')
@@ -103,7 +142,7 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
           state: 'pending' as const,
         })),
       )
-      .returning(['id', 'key', 'depends_on', 'kind', 'entitlement', 'system', 'source', 'expires_at'])
+      .returning(['id', 'key', 'depends_on', 'kind', 'entitlement', 'system', 'source', 'expires_at', 'not_before'])
       .execute();
 
     // What we are about to change is visible at once in `gatehouse access`.
@@ -128,9 +167,9 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
       result: `${rows.length} operation(s)`,
       detail: { runId: run.id, operations: rows.map((r) => r.key) },
     });
-    const priority = RUN_PRIORITY[reason] ?? 40;
+    const priority = runPriority(reason);
     for (const row of rows.filter((r) => r.depends_on.length === 0)) {
-      await deps.boss.send(QUEUES.operation.name, { operationId: row.id }, { db: bossOnTransaction(trx), priority });
+      await deps.boss.send(QUEUES.operation.name, { operationId: row.id }, { db: bossOnTransaction(trx), priority, ...(row.not_before ? { startAfter: row.not_before } : {}) });
     }
     return { runId: run.id, operations: rows.length };
   });

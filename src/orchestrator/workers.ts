@@ -2,8 +2,11 @@ import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { PolicySet } from '../policy/index.js';
+import type { Notifier } from '../slack/notifier.js';
 import type { AdapterRegistry } from './adapter-registry.js';
-import { executeOperation } from './execute-operation.js';
+import { type ExecuteDeps, executeOperation } from './execute-operation.js';
+import { checkLeaverSla } from './leaver-sla.js';
+import { deliverNotification, type Notification } from './notifications.js';
 import { QUEUES } from './queue.js';
 import { reconcilePerson } from './reconcile-person.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -15,8 +18,13 @@ export interface WorkerDeps {
   adapters: AdapterRegistry;
   bucket: TokenBucket;
   log: Logger;
+  notifier: Notifier;
+  itChannel: string;
+  leaverSlaMs: number;
   /** Operation workers in this process; one more is reserved for leavers. */
   concurrency?: number;
+  /** Tuning for tests and benchmarks (verification schedule, backoff, pauses). */
+  execute?: Partial<Omit<ExecuteDeps, 'db' | 'boss' | 'adapters' | 'bucket'>>;
 }
 
 /**
@@ -37,10 +45,23 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
       log.info({ personId: job.data.personId, reason: job.data.reason, ...result }, 'reconcile planned');
     }
   });
+  const executeDeps: ExecuteDeps = { ...deps.execute, db: deps.db, boss: deps.boss, adapters: deps.adapters, bucket: deps.bucket };
   // A batch runs in parallel: one fetch brings several operations (often a whole tier).
   const execute = async (jobs: { data: { operationId: number } }[]) => {
-    await Promise.all(jobs.map((job) => executeOperation(deps, job.data.operationId)));
+    await Promise.all(jobs.map((job) => executeOperation(executeDeps, job.data.operationId)));
   };
   await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 4, batchSize: 5, priority: true, ...polling }, execute);
   await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100, ...polling }, execute);
+
+  // Messages for the IT channel: a failed post is retried by pg-boss (Slack down is not lost work).
+  await deps.boss.work<Notification>(QUEUES.notify.name, { localConcurrency: 1, batchSize: 10, ...polling }, async (jobs) => {
+    for (const job of jobs) await deliverNotification({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel, log }, job.data);
+  });
+
+  // Every minute, on whichever replica pg-boss's scheduler picks.
+  await deps.boss.schedule(QUEUES.leaverSla.name, '* * * * *');
+  await deps.boss.work(QUEUES.leaverSla.name, polling, async () => {
+    const alerted = await checkLeaverSla({ db: deps.db, boss: deps.boss, leaverSlaMs: deps.leaverSlaMs });
+    if (alerted > 0) log.warn({ alerted }, 'leavers past LEAVER_SLA reported to the IT channel');
+  });
 }

@@ -57,6 +57,8 @@ export interface PlanInput {
   identityProviders: string[];
   /** When old access may be revoked after a transfer (a mover's overlap window). */
   revokeNotBefore?: string | null;
+  /** Systems with no account to make first (`manual`: each task stands alone). */
+  accountless?: string[];
 }
 
 export class DependencyCycleError extends Error {
@@ -81,6 +83,21 @@ export function accountOf(system: string): string {
 
 export function isAccountEntitlement(entitlement: string): boolean {
   return entitlement === accountOf(systemOf(entitlement));
+}
+
+/**
+ * The accounts a desired set implies: every system with a desired entitlement needs its account,
+ * and so do the systems it depends on (AWS from Okta), except systems without accounts.
+ */
+export function impliedAccounts(entitlements: Iterable<string>, systemDependencies: Record<string, string[]>, accountless: string[] = []): string[] {
+  const needAccount = new Set<string>();
+  const addSystem = (system: string) => {
+    if (needAccount.has(system) || accountless.includes(system)) return;
+    needAccount.add(system);
+    for (const dep of systemDependencies[system] ?? []) addSystem(dep);
+  };
+  for (const entitlement of entitlements) addSystem(systemOf(entitlement));
+  return [...needAccount].sort().map(accountOf);
 }
 
 /** Grants the person may hold: a failed row may be a failed revoke, and revoking what is absent is harmless. */
@@ -131,16 +148,7 @@ export function planOperations(input: PlanInput): PlannedOperation[] {
         existing.expiresAt = !existing.expiresAt || !grant.expiresAt ? null : existing.expiresAt > grant.expiresAt ? existing.expiresAt : grant.expiresAt;
       }
     }
-    // Every system with a desired entitlement needs its account, and so do the systems it depends on.
-    const needAccount = new Set<string>();
-    const addSystem = (system: string) => {
-      if (needAccount.has(system)) return;
-      needAccount.add(system);
-      for (const dep of input.systemDependencies[system] ?? []) addSystem(dep);
-    };
-    for (const entitlement of desired.keys()) addSystem(systemOf(entitlement));
-    for (const system of needAccount) {
-      const account = accountOf(system);
+    for (const account of impliedAccounts([...desired.keys()], input.systemDependencies, input.accountless)) {
       if (!desired.has(account)) desired.set(account, { entitlement: account, source: 'implied', expiresAt: null, critical: false });
     }
   }
