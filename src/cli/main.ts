@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { MigrationError } from '../db/migrate.js';
 import { accessCommand } from './access.js';
+import { tasksDoneCommand, tasksListCommand } from './tasks.js';
 import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { importCommand } from './import.js';
@@ -93,6 +94,18 @@ export function buildProgram(): Command {
       .argument('<entitlement>', 'an entitlement URI of a sandboxed system, e.g. github:repo:acme/secrets#admin')
       .action((email: string, entitlement: string) => sandboxCommand(action, email, entitlement));
   }
+
+  const tasks = program
+    .command('tasks')
+    .description('manual tasks (manual:* entitlements, MANUAL_SYSTEMS) waiting on people, oldest first')
+    .option('--format <format>', 'table or json', 'table')
+    .action(tasksListCommand);
+  tasks
+    .command('done')
+    .description('mark a manual task done, as its Done button in Slack does; what waited for it runs')
+    .argument('<id>', 'the task number (#12 in Slack and in `gatehouse tasks`)')
+    .option('--by <who>', 'who did it, for the audit log', process.env.USER ?? 'cli')
+    .action(tasksDoneCommand);
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
