@@ -200,6 +200,7 @@ export const envSchema = z.object({
   GITHUB_API_URL: url('https://api.github.com'),
   GITLAB_URL: url('https://gitlab.com'),
   GITLAB_TOKEN: optionalString,
+  GITLAB_GROUP: optionalString.describe('top-level group whose members are the company\'s GitLab accounts (GitLab.com; self-managed lists all users)'),
   SALESFORCE_INSTANCE_URL: url('https://acme.my.salesforce.com'),
   SALESFORCE_CLIENT_ID: optionalString,
   SALESFORCE_CLIENT_SECRET: optionalString,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AWS_ENTITLEMENT_TYPES, createAwsAdapter } from '../../adapters/aws/index.js';
 import { createGitHubAdapter, GITHUB_ENTITLEMENT_TYPES } from '../../adapters/github/index.js';
+import { createGitLabAdapter, GITLAB_ENTITLEMENT_TYPES } from '../../adapters/gitlab/index.js';
 import { createGoogleAdapter, GOOGLE_ENTITLEMENT_TYPES } from '../../adapters/google/index.js';
 import { createOktaAdapter, OKTA_ENTITLEMENT_TYPES } from '../../adapters/okta/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
@@ -30,6 +31,7 @@ const LIVE_ENTITLEMENT_TYPES: Partial<Record<SystemName, EntitlementType[]>> = {
   google: GOOGLE_ENTITLEMENT_TYPES,
   aws: AWS_ENTITLEMENT_TYPES,
   github: GITHUB_ENTITLEMENT_TYPES,
+  gitlab: GITLAB_ENTITLEMENT_TYPES,
 };
 
 export class AdapterConfigError extends Error {
@@ -118,6 +120,11 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     if (mode === 'live' && name === 'github') {
       adapters.set('github', createGitHubAdapter({ token: config.env.GITHUB_TOKEN!, org: config.env.GITHUB_ORG!, baseUrl: config.env.GITHUB_API_URL }));
       dependencies.github = [];
+      continue;
+    }
+    if (mode === 'live' && name === 'gitlab') {
+      adapters.set('gitlab', createGitLabAdapter({ url: config.env.GITLAB_URL, token: config.env.GITLAB_TOKEN!, group: config.env.GITLAB_GROUP }));
+      dependencies.gitlab = [];
       continue;
     }
     if (mode === 'live') {

@@ -70,6 +70,22 @@ describe('adapter registry', () => {
     expect(() => createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool })).toThrow(/unset its credentials to run jira in sandbox mode/);
     const github = createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x', GITHUB_ORG: 'acme' }), { sql: handle.pool });
     expect(github.get('github').describe()).toMatchObject({ mode: 'live', displayName: 'GitHub (acme)' });
+    const gitlab = createAdapterRegistry(loadConfig({ GITLAB_TOKEN: 'glpat-x', GITLAB_URL: 'https://gitlab.acme.dev' }), { sql: handle.pool });
+    expect(gitlab.get('gitlab').describe()).toMatchObject({ mode: 'live', system: 'gitlab' });
+  });
+
+  it('manages MANUAL_SYSTEMS without an adapter, keeping their order; manual is always by hand', async () => {
+    const { handle } = await createMigratedDatabase();
+    const registry = createAdapterRegistry(loadConfig({ MANUAL_SYSTEMS: 'salesforce' }), { sql: handle.pool });
+    expect(registry.manualSystems()).toEqual(['manual', 'salesforce']);
+    expect(registry.systems()).not.toContain('salesforce');
+    expect(registry.manages('salesforce')).toBe(true);
+    expect(registry.manages('manual')).toBe(true);
+    expect(registry.dependencies().salesforce).toEqual(['okta']);
+    expect(() => registry.get('salesforce')).toThrow(/no adapter for system "salesforce"/);
+    const none = createAdapterRegistry(loadConfig({ SYSTEMS: 'okta' }), { sql: handle.pool });
+    expect(none.manualSystems()).toEqual([]);
+    expect(none.manages('manual')).toBe(false);
   });
 });
 
