@@ -1,3 +1,4 @@
+import { setSandboxFaults } from '../../adapters/sandbox/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gatehouse, startGatehouse } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -40,6 +41,8 @@ describe('orchestrator on the sandbox', () => {
   const data = { employee_id: 'emp_pe', email: 'priya@company.com', first_name: 'Priya', last_name: 'Patel', job_title: 'Platform Engineer', department: 'Engineering', team: 'Platform', employment_type: 'FTE', location: 'New York', start_date: '2026-01-05' };
 
   it('provisions a platform engineer: accounts first, then every birthright grant, all verified', async () => {
+    // Slack answers slowly, so that operations of one tier visibly overlap.
+    await setSandboxFaults(gatehouse.database.pool, 'slack', { latencyMs: 150 });
     await send({ event_type: 'employee.hired', event_id: 'evt_pe_1', timestamp: '2026-11-20T09:00:00Z', data });
     const person = await until('the person', () => gatehouse.database.db.selectFrom('people').select('id').where('employee_id', '=', 'emp_pe').executeTakeFirst());
     const run = await until('the run to settle', () => gatehouse.database.db.selectFrom('runs').selectAll().where('person_id', '=', person.id).where('status', '=', 'settled').executeTakeFirst());
@@ -55,6 +58,14 @@ describe('orchestrator on the sandbox', () => {
     const ops = await gatehouse.database.db.selectFrom('operations').select(['key', 'started_at', 'finished_at']).where('run_id', '=', run.id).execute();
     const at = (key: string) => ops.find((o) => o.key === key)!;
     expect(at('grant aws:account').started_at!.getTime()).toBeGreaterThanOrEqual(at('grant okta:account').finished_at!.getTime());
+    // Parallel tiers: the Slack channels (one tier, after the Slack account) were in flight together.
+    const channels = ops.filter((o) => o.key.startsWith('grant slack:channel:'));
+    expect(channels.length).toBeGreaterThanOrEqual(4);
+    const lastStart = Math.max(...channels.map((o) => o.started_at!.getTime()));
+    const firstFinish = Math.min(...channels.map((o) => o.finished_at!.getTime()));
+    expect(lastStart).toBeLessThan(firstFinish);
+    for (const o of channels) expect(o.started_at!.getTime()).toBeGreaterThanOrEqual(at('grant slack:account').finished_at!.getTime());
+    await setSandboxFaults(gatehouse.database.pool, 'slack', {});
     // The CLI contract (ARCHITECTURE.md → CLI): access EMAIL --format json.
     const { run: runCli } = await import('../helpers/process.js');
     const cli = await runCli('node', ['bin/gatehouse.js', 'access', 'Priya@company.com', '--format', 'json'], { DATABASE_URL: databaseUrl });
