@@ -69,6 +69,11 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     const record = person.data as PersonRecord;
     const active = person.status !== 'terminated';
     const plan = evaluate(deps.policies, { ...record, status: active ? 'active' : 'terminated' }, { now });
+    if (active && !plan.active && person.status === 'active') {
+      // Their end_date has passed: the record says so too, for `gatehouse access` and the audit log.
+      await trx.updateTable('people').set({ status: 'terminated', updated_at: now }).where('id', '=', personId).execute();
+      await appendAudit(trx, { actor: 'system', action: 'person.ended', subject: person.email, reason: `end_date ${record.end_date ?? ''} has passed`, detail: { personId } });
+    }
     const dependencies = deps.adapters.dependencies();
     const desired = plan.grants
       .filter((g) => deps.adapters.manages(systemOf(g.entitlement)))

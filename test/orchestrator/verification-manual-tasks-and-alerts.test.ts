@@ -258,6 +258,22 @@ describe('orchestrator: verification, asynchronous writes, credentials, manual t
     expect(ops.map((o) => `${o.key} ${o.state}`).sort()).toEqual(['grant jira:account verified', 'grant jira:group:support-team verified']);
   });
 
+  it('when end_date has passed, the deferred leaver reconcile marks the person terminated and revokes', async () => {
+    reset('emp_contract');
+    const person = await send('employee.hired', 'emp_contract', { department: 'Support', end_date: '2026-12-31' });
+    await op(person.id, 'jira:group:support-team');
+    const deps = { db: db(), boss: gatehouse.boss, policies: gatehouse.policies, adapters: gatehouse.adapters };
+    // The end_date job runs the day after (apply-change schedules it); before then, nothing changes.
+    expect((await reconcilePerson({ ...deps, now: () => new Date('2026-12-31T23:00:00Z') }, person.id, 'leaver')).operations).toBe(0);
+    const { operations } = await reconcilePerson({ ...deps, now: () => new Date('2027-01-01T00:00:01Z') }, person.id, 'leaver');
+    expect(operations).toBe(2);
+    expect(await db().selectFrom('people').select('status').where('id', '=', person.id).executeTakeFirstOrThrow()).toEqual({ status: 'terminated' });
+    expect((await op(person.id, 'jira:group:support-team', 'revoke')).state).toBe('verified');
+    expect((await op(person.id, 'jira:account', 'revoke')).state).toBe('verified');
+    const audit = await db().selectFrom('audit_log').select('reason').where('action', '=', 'person.ended').where('subject', '=', 'emp_contract@company.com').execute();
+    expect(audit).toEqual([{ reason: 'end_date 2026-12-31 has passed' }]);
+  });
+
   it('reports a termination not verified within LEAVER_SLA to the IT channel, once', async () => {
     reset('emp_sla');
     posted.length = 0;
