@@ -18,6 +18,8 @@ import { TokenBucket } from './orchestrator/token-bucket.js';
 import { startWorkers, type WorkerDeps } from './orchestrator/workers.js';
 import { buildPolicySet, formatPolicyError, loadPolicies, type PolicySet } from './policy/index.js';
 import { createSlackEdge, type SlackEdge } from './slack/app.js';
+import { registerAccessHandlers } from './slack/access-handlers.js';
+import { createSlackDirectory } from './slack/directory.js';
 import { registerManualTaskActions } from './slack/manual-task-actions.js';
 import { createNotifier, type Notifier } from './slack/notifier.js';
 
@@ -49,6 +51,9 @@ export async function resolveDatabase(
  * The composition root of `gatehouse serve`: database (migrated), queue, Slack edge, HTTP routes.
  * Each later capability (intake, SCIM, orchestrator workers, schedules) plugs in here.
  */
+/** How far a Slack request's timestamp may be from now, either way (Slack's own guidance). */
+export const SLACK_TIMESTAMP_WINDOW_S = 300;
+
 export interface StartOptions {
   /** Worker tuning for tests and benchmarks (a short verification schedule, say). */
   workers?: Pick<WorkerDeps, 'execute' | 'concurrency' | 'notifier'>;
@@ -85,14 +90,18 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
 
     const slack = createSlackEdge(config, log);
     const notifier = createNotifier(log, slack.client);
-    if (slack.app) registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
+    const directory = createSlackDirectory(database.db, slack.client);
+    if (slack.app) {
+      registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
+      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log });
+    }
 
     const bucket = new TokenBucket(database.db);
     for (const system of adapters.systems()) {
       const perMinute = config.rateLimits[system];
       await bucket.configure(system, perMinute ? { requestsPerMinute: perMinute } : adapters.get(system).describe().defaultRateLimit);
     }
-    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, leaverSlaMs: config.leaverSlaMs, ...options.workers });
+    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
 
     let draining = false;
     const router = new Router();
@@ -124,6 +133,13 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
                   ? 'Slack uses Socket Mode (SLACK_APP_TOKEN is set); events do not come over HTTP'
                   : 'Slack is not configured: set SLACK_SIGNING_SECRET (and SLACK_BOT_TOKEN) to receive Slack requests',
             });
+            return;
+          }
+          // Bolt refuses requests signed more than 5 minutes ago but accepts any from the future;
+          // a replay window must be closed on both sides, so Gatehouse checks it first.
+          const stamp = Number(req.headers['x-slack-request-timestamp']);
+          if (!Number.isFinite(stamp) || Math.abs(Date.now() / 1000 - stamp) > SLACK_TIMESTAMP_WINDOW_S) {
+            sendJson(res, 401, { error: 'x-slack-request-timestamp is missing or more than 5 minutes from now' });
             return;
           }
           slack.requestListener(req, res);

@@ -161,6 +161,8 @@ export const envSchema = z.object({
     .optional()
     .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean))
     .describe('systems handled by people, not an API: their operations become tasks in the IT channel (e.g. salesforce)'),
+  APPROVAL_REMINDER: duration('4h').default('4h').describe('how long an approval may wait before its approver is reminded (and the next approver of an "any" step asked too)'),
+  APPROVAL_TIMEOUT: duration('3d').default('3d').describe('how long a request may wait for a decision before it times out'),
   IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
   DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
   ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
@@ -235,6 +237,8 @@ export interface Config {
   policiesDir: string;
   joinerLeadTimeMs: number;
   leaverSlaMs: number;
+  approvalReminderMs: number;
+  approvalTimeoutMs: number;
   /** requests/minute per system, overriding the adapters' defaults. */
   rateLimits: Record<string, number>;
   /** Systems whose operations are tasks for people (always includes `manual`). */
@@ -374,6 +378,8 @@ export function loadConfig(
     policiesDir: env.POLICIES_DIR,
     joinerLeadTimeMs: durationToMs(env.JOINER_LEAD_TIME),
     leaverSlaMs: durationToMs(env.LEAVER_SLA),
+    approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
+    approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
     rateLimits: env.RATE_LIMITS,
     manualSystems: [...new Set(['manual', ...env.MANUAL_SYSTEMS])].filter((s) => systems[s as SystemName] !== 'disabled'),
     allowSandbox: env.ALLOW_SANDBOX,

@@ -179,6 +179,68 @@ export interface ManualTasksTable {
   slack_ts: string | null;
 }
 
+export type RequestState = 'pending' | 'approved' | 'provisioning' | 'active' | 'expired' | 'revoked' | 'denied' | 'cancelled' | 'timed_out';
+
+export interface ApproverEntry {
+  /** What the policy said: `manager`, `owner`, `@security-oncall`, `U024BE7LH`. */
+  label: string;
+  /** The Slack users who may decide for it. */
+  users: string[];
+}
+
+export interface ResolvedStep {
+  mode: 'any' | 'all';
+  approvers: ApproverEntry[];
+}
+
+export interface AccessRequestsTable {
+  id: Generated<number>;
+  person_id: string;
+  requester_slack_id: string | null;
+  entitlement: string;
+  policy: string;
+  duration_ms: number | null;
+  justification: string | null;
+  state: RequestState;
+  steps: ColumnType<ResolvedStep[], string, string>;
+  current_step: Generated<number>;
+  auto_approved: Generated<boolean>;
+  created_at: CreatedAt;
+  step_started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  decided_at: Timestamp | null;
+  activated_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  end_reason: string | null;
+  reminded_at: Timestamp | null;
+  expiry_reminded_at: Timestamp | null;
+  holder_notified_at: Timestamp | null;
+}
+
+export interface RequestDecisionsTable {
+  id: Generated<number>;
+  request_id: number;
+  step: number;
+  approver_slack_id: string;
+  decision: 'approved' | 'denied';
+  reason: string | null;
+  decided_at: CreatedAt;
+}
+
+export interface RequestMessagesTable {
+  request_id: number;
+  step: number;
+  approver_slack_id: string;
+  channel: string;
+  ts: string;
+}
+
+export interface SlackUsersTable {
+  email: string;
+  user_id: string | null;
+  fetched_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   people: PeopleTable;
   person_events: PersonEventsTable;
@@ -193,6 +255,10 @@ export interface Database {
   operations: OperationsTable;
   alerts: AlertsTable;
   manual_tasks: ManualTasksTable;
+  access_requests: AccessRequestsTable;
+  request_decisions: RequestDecisionsTable;
+  request_messages: RequestMessagesTable;
+  slack_users: SlackUsersTable;
 }
 
 export type Person = Selectable<PeopleTable>;

@@ -8,6 +8,7 @@ import type { Selectable } from 'kysely';
 import type { OperationsTable } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { AdapterRegistry } from './adapter-registry.js';
+import { activateRequest, requestAccessRemoved, requestGrantFailed, requestIdOf } from '../requests/lifecycle.js';
 import { openManualTask } from './manual-tasks.js';
 import { notify } from './notifications.js';
 import { QUEUES } from './queue.js';
@@ -289,6 +290,11 @@ async function finish(deps: ExecuteDeps, ctx: Context, state: 'verified' | 'appl
       result: outcome,
       detail: { runId: op.run_id, kind: op.kind, before: before?.status ?? null, after },
     });
+    // Requests: a verified grant starts its clock; a verified revoke tells whoever's access ended.
+    const requestId = requestIdOf(op.source);
+    if (op.kind === 'grant' && requestId !== null) {
+      if (state === 'verified') await activateRequest(trx as unknown as Db, deps.boss, requestId, now);
+    } else if (op.kind === 'revoke') await requestAccessRemoved(trx as unknown as Db, deps.boss, op.person_id, op.entitlement, now);
     // The system works again: close its credentials alert, if one is open.
     const resolved = await trx.updateTable('alerts').set({ resolved_at: now }).where('kind', '=', 'auth').where('subject', '=', op.system).where('resolved_at', 'is', null).returning('id').executeTakeFirst();
     if (resolved) {
@@ -351,6 +357,8 @@ async function fail(deps: ExecuteDeps, ctx: Context, message: string, kind: stri
     await appendAudit(trx, { actor: 'system', action: 'operation.failed', subject: ctx.email, entitlement: op.entitlement, result: kind, reason: message.slice(0, 500), detail: { runId: op.run_id, kind: op.kind, attempts } });
     // The dead-letter queue holds every operation that failed for good, for people to look at.
     await deps.boss.send(QUEUES.deadLetter.name, { operationId: op.id, runId: op.run_id, entitlement: op.entitlement, system: op.system, error: message, kind }, { db: bossOnTransaction(trx) });
+    const requestId = requestIdOf(op.source);
+    if (op.kind === 'grant' && requestId !== null) await requestGrantFailed(trx as unknown as Db, deps.boss, requestId, message);
     if (op.critical && op.kind === 'grant') await compensate(trx as unknown as Db, deps.boss, op.run_id, op.entitlement, ctx.email);
     await releaseDependents(trx as unknown as Db, deps.boss, op.run_id, deps.adapters.manualSystems());
     await settleRun(trx as unknown as Db, deps.boss, op.run_id);

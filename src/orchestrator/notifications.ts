@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { alertMessage, manualTaskMessage, runSummaryMessage } from '../slack/messages/orchestrator.js';
 import type { Notifier } from '../slack/notifier.js';
+import { deliverRequestNotification, REQUEST_NOTIFICATIONS, type RequestNotification } from '../requests/notifications.js';
 import { QUEUES } from './queue.js';
 import type { RunSummary } from './run-state.js';
 
@@ -12,14 +13,22 @@ export type Notification =
   | { type: 'run-completed'; runId: string }
   | { type: 'alert'; alertId: number }
   | { type: 'alert-resolved'; alertId: number }
-  | { type: 'manual-task'; taskId: number };
+  | { type: 'manual-task'; taskId: number }
+  | RequestNotification;
 
 /**
  * Queues a notification on the caller's transaction (an outbox): the message exists if and only if
  * the change it reports committed, and a Slack outage delays it rather than losing it.
  */
 export async function notify(db: Db, boss: PgBoss, notification: Notification): Promise<void> {
-  const key = notification.type === 'run-completed' ? `run-${notification.runId}` : notification.type === 'manual-task' ? `task-${notification.taskId}` : `${notification.type}-${notification.alertId}`;
+  const key =
+    notification.type === 'run-completed'
+      ? `run-${notification.runId}`
+      : notification.type === 'manual-task'
+        ? `task-${notification.taskId}`
+        : 'alertId' in notification
+          ? `${notification.type}-${notification.alertId}`
+          : `${notification.type}-${notification.requestId}${'step' in notification ? `-${notification.step}${'escalate' in notification && notification.escalate ? '-escalated' : ''}` : ''}`;
   await boss.send(QUEUES.notify.name, notification, { db: bossOnTransaction(db as never), singletonKey: key });
 }
 
@@ -32,6 +41,10 @@ export interface NotificationDeps {
 
 /** Renders one notification from the database as it is now, and posts it. */
 export async function deliverNotification(deps: NotificationDeps, notification: Notification): Promise<void> {
+  if (REQUEST_NOTIFICATIONS.has(notification.type)) {
+    await deliverRequestNotification(deps, notification as RequestNotification);
+    return;
+  }
   if (notification.type === 'run-completed') {
     const run = await deps.db
       .selectFrom('runs')
@@ -50,6 +63,7 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
     await deps.notifier.post({ channel: deps.itChannel, ...alertMessage(alert, notification.type === 'alert-resolved') });
     return;
   }
+  if (notification.type !== 'manual-task') return;
   const task = await deps.db
     .selectFrom('manual_tasks')
     .innerJoin('people', 'people.id', 'manual_tasks.person_id')

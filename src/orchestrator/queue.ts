@@ -32,6 +32,10 @@ export const QUEUES = {
   deadLetter: { name: 'dead-letter', notify: false, retentionSeconds: 60 * 60 * 24 * 30 },
   /** Messages for the IT channel (run summaries, alerts, manual tasks): retried while Slack is down. */
   notify: { name: 'it-notify', retryLimit: 10, retryBackoff: true, retryDelay: 5, retryDelayMax: 600, expireInSeconds: 60, notify: true },
+  /** A time-bound request's end, at its expires_at (the per-minute sweep is the backstop). */
+  requestExpiry: { name: 'request-expiry', retryLimit: 5, retryBackoff: true, retryDelay: 5, expireInSeconds: 60, notify: false },
+  /** Once a minute: expiries, approval reminders and time-outs. */
+  requestSweep: { name: 'request-sweep', retryLimit: 0, expireInSeconds: 60, notify: false },
   /** Once a minute: leavers' runs that have missed LEAVER_SLA. */
   leaverSla: { name: 'leaver-sla', retryLimit: 0, expireInSeconds: 60, notify: false },
 } as const satisfies Record<string, Queue>;

@@ -11,6 +11,8 @@ import type { AdapterRegistry } from './adapter-registry.js';
 import { IDENTITY_PROVIDERS } from './adapter-registry.js';
 import { QUEUES } from './queue.js';
 import { runPriority } from './run-state.js';
+import { activateRequest } from '../requests/lifecycle.js';
+import { LIVE_STATES } from '../requests/service.js';
 
 export interface ReconcileDeps {
   db: Db;
@@ -78,6 +80,15 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     const desired = plan.grants
       .filter((g) => deps.adapters.manages(systemOf(g.entitlement)))
       .map((g) => ({ entitlement: g.entitlement, source: `policy:${g.policy}`, expiresAt: g.expires_at, critical: g.critical }));
+    // Approved requests, until they end (their clock starts when verified, so expires_at may be null yet).
+    const requests = plan.active
+      ? await trx.selectFrom('access_requests').select(['id', 'entitlement', 'state', 'expires_at']).where('person_id', '=', personId).where('state', 'in', LIVE_STATES).execute()
+      : [];
+    for (const r of requests) {
+      if (r.expires_at && r.expires_at <= now) continue;
+      if (!deps.adapters.manages(systemOf(r.entitlement))) continue;
+      desired.push({ entitlement: r.entitlement, source: `request:${r.id}`, expiresAt: r.expires_at?.toISOString() ?? null, critical: false });
+    }
     const wanted = new Set(plan.active ? [...desired.map((d) => d.entitlement), ...impliedAccounts(desired.map((d) => d.entitlement), dependencies, ['manual'])] : []);
 
     // Work already under way. Queued operations that contradict the new desired state are
@@ -114,6 +125,11 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
       identityProviders: IDENTITY_PROVIDERS.filter((s) => deps.adapters.manages(s)),
       accountless: ['manual'],
     });
+    // An approved request for access the person already holds (verified) has nothing to wait for.
+    const held = new Set(actual.filter((a) => a.status === 'verified' || a.status === 'applied').map((a) => a.entitlement));
+    for (const r of requests) {
+      if (r.state === 'approved' && held.has(r.entitlement) && !ops.some((o) => o.entitlement === r.entitlement)) await activateRequest(trx as unknown as Db, deps.boss, r.id, now);
+    }
     if (ops.length === 0) return { runId: null, operations: 0 };
 
     // A transfer keeps old access for the overlap its policy asks (mover_overlap), so work in
@@ -172,6 +188,12 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
       result: `${rows.length} operation(s)`,
       detail: { runId: run.id, operations: rows.map((r) => r.key) },
     });
+    // Requests now being granted are provisioning; one whose access is already in place starts its clock.
+    const grantingNow = new Set(rows.filter((r) => r.kind === 'grant').map((r) => r.entitlement));
+    for (const r of requests) {
+      if (r.state !== 'approved') continue;
+      if (grantingNow.has(r.entitlement)) await trx.updateTable('access_requests').set({ state: 'provisioning' }).where('id', '=', r.id).where('state', '=', 'approved').execute();
+    }
     const priority = runPriority(reason);
     for (const row of rows.filter((r) => r.depends_on.length === 0)) {
       await deps.boss.send(QUEUES.operation.name, { operationId: row.id }, { db: bossOnTransaction(trx), priority, ...(row.not_before ? { startAfter: row.not_before } : {}) });

@@ -5,6 +5,8 @@ import type { PolicySet } from '../policy/index.js';
 import type { Notifier } from '../slack/notifier.js';
 import type { AdapterRegistry } from './adapter-registry.js';
 import { type ExecuteDeps, executeOperation } from './execute-operation.js';
+import { type SweepSettings, sweepRequests } from '../requests/lifecycle.js';
+import { endRequests } from '../requests/service.js';
 import { checkLeaverSla } from './leaver-sla.js';
 import { deliverNotification, type Notification } from './notifications.js';
 import { QUEUES } from './queue.js';
@@ -21,6 +23,8 @@ export interface WorkerDeps {
   notifier: Notifier;
   itChannel: string;
   leaverSlaMs: number;
+  /** Approval reminders and time-outs for the request sweep. */
+  requests?: SweepSettings;
   /** Operation workers in this process; one more is reserved for leavers. */
   concurrency?: number;
   /** Tuning for tests and benchmarks (verification schedule, backoff, pauses). */
@@ -56,6 +60,16 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   // Messages for the IT channel: a failed post is retried by pg-boss (Slack down is not lost work).
   await deps.boss.work<Notification>(QUEUES.notify.name, { localConcurrency: 1, batchSize: 10, ...polling }, async (jobs) => {
     for (const job of jobs) await deliverNotification({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel, log }, job.data);
+  });
+
+  // A time-bound request's timer, and every minute the sweep that catches lost timers.
+  await deps.boss.work(QUEUES.requestExpiry.name, polling, async () => {
+    await endRequests(deps, { dueBy: new Date() }, 'expired', 'its time ran out', 'system');
+  });
+  await deps.boss.schedule(QUEUES.requestSweep.name, '* * * * *');
+  await deps.boss.work(QUEUES.requestSweep.name, polling, async () => {
+    const result = await sweepRequests(deps, deps.requests ?? { approvalReminderMs: 4 * 3_600_000, approvalTimeoutMs: 3 * 86_400_000 });
+    if (Object.values(result).some((n) => n > 0)) log.info(result, 'request sweep');
   });
 
   // Every minute, on whichever replica pg-boss's scheduler picks.

@@ -18,6 +18,8 @@ export interface PostedMessage {
 /** Where Gatehouse's Slack messages go. Operations depend on this, never on the Web API directly. */
 export interface Notifier {
   post(message: SlackMessage): Promise<PostedMessage>;
+  /** Replaces a message posted earlier (an approval DM once decided). */
+  update?(message: { channel: string; ts: string; text: string; blocks?: unknown[] }): Promise<void>;
 }
 
 /**
@@ -40,6 +42,12 @@ export function createNotifier(log: Logger, client: WebClient | undefined): Noti
         unfurl_links: false,
       });
       return { channel: String(result.channel ?? message.channel), ts: result.ts };
+    },
+    async update(message) {
+      slackLog.info({ channel: message.channel, ts: message.ts, update: true }, message.text);
+      if (!client) return;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Block Kit is built by our pure builders
+      await client.chat.update({ channel: message.channel, ts: message.ts, text: message.text, blocks: message.blocks as any });
     },
   };
 }

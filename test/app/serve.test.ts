@@ -3,7 +3,7 @@ import { type Gatehouse, startGatehouse } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { slackHeaders } from '../helpers/slack-signing.js';
+import { slackHeaders, slackSignature } from '../helpers/slack-signing.js';
 
 const SIGNING_SECRET = 'test-signing-secret-7f3a';
 
@@ -84,6 +84,24 @@ describe('gatehouse serve (in process)', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+  });
+
+  it("signs exactly as Slack's published example (api.slack.com/authentication/verifying-requests-from-slack)", () => {
+    const body =
+      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+    expect(slackSignature('8f742231b10e8888abcd99yyyzzz85a5', 1531420618, body)).toBe('v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503');
+  });
+
+  it('rejects a correctly signed request whose timestamp is more than 5 minutes off, in either direction (replays)', async () => {
+    const body = JSON.stringify({ token: 'legacy', challenge: 'replayed', type: 'url_verification' });
+    const now = Math.floor(Date.now() / 1000);
+    for (const timestamp of [now - 301, now + 301, now + 3600]) {
+      const res = await fetch(`${base}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...slackHeaders(SIGNING_SECRET, body, timestamp) }, body });
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain('replayed');
+    }
+    const res = await fetch(`${base}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...slackHeaders(SIGNING_SECRET, body, now + 60) }, body });
+    expect(res.status).toBe(200);
   });
 
   it('rejects a Slack request with a bad signature', async () => {
