@@ -14,6 +14,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('requester_slack_id', 'text')
     .addColumn('entitlement', 'text', (c) => c.notNull())
     .addColumn('policy', 'text', (c) => c.notNull())
+    // The policy's words for it ("Production admin"), shown to approvers.
+    .addColumn('description', 'text')
     // null: until revoked (the policy sets no max_duration).
     .addColumn('duration_ms', 'bigint')
     .addColumn('justification', 'text')

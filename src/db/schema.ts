@@ -199,6 +199,7 @@ export interface AccessRequestsTable {
   requester_slack_id: string | null;
   entitlement: string;
   policy: string;
+  description: string | null;
   duration_ms: number | null;
   justification: string | null;
   state: RequestState;

@@ -31,6 +31,7 @@ const viewOf = (r: NonNullable<Awaited<ReturnType<typeof load>>>, step: number):
   policy: r.policy,
   durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
   justification: r.justification,
+  description: r.description,
   step,
   steps: r.steps.length,
 });

@@ -147,6 +147,7 @@ export async function fileRequest(
         requester_slack_id: input.slackUserId,
         entitlement,
         policy: entry.policy,
+        description: entry.description,
         duration_ms: duration,
         justification,
         state: auto ? 'approved' : 'pending',

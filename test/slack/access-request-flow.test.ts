@@ -1,0 +1,282 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Gatehouse, startGatehouse } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { signHris } from '../../src/intake/hris-signature.js';
+import { createLogger } from '../../src/log.js';
+import { sweepRequests } from '../../src/requests/lifecycle.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { SlackApiFake } from '../helpers/slack-api-fake.js';
+import { slackHeaders } from '../helpers/slack-signing.js';
+
+const HRIS = 'whsec_requests';
+const SLACK = 'slack-signing-secret-requests';
+const ADMIN = 'aws:account-assignment:222222222222#AdministratorAccess';
+const REPO_ADMIN = 'github:repo:acme/platform-api#admin';
+
+const POLICY = `name: platform
+description: Platform engineers.
+owner: "@platform-leads"
+when: { department: Engineering }
+grants:
+  - github:team:acme/platform#member
+requestable:
+  - entitlement: ${ADMIN}
+    description: Production admin
+    max_duration: 8h
+    justification: required
+    approvers:
+      - manager
+      - any: ["@security-oncall"]
+  - entitlement: ${REPO_ADMIN}
+    max_duration: 1d
+    approvers: [manager]
+    auto_approve:
+      when: { team: Platform }
+      max_duration: 2h
+`;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The whole request flow over real HTTP: Slack-signed slash commands, block_actions,
+ * view_submission and block_suggestion payloads (shapes from api.slack.com/interactivity and
+ * api.slack.com/reference/interaction-payloads) into Bolt's receiver, the Web API calls answered by
+ * a stateful fake of Slack, either under nock or as a local server at SLACK_API_URL.
+ */
+describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])('access requests in Slack (%s)', (backend) => {
+  let gatehouse: Gatehouse;
+  let slack: SlackApiFake;
+  let seq = 0;
+  beforeAll(async () => {
+    slack = new SlackApiFake()
+      .addUser({ id: 'U0PRIYA', email: 'priya@company.com', name: 'priya' })
+      .addUser({ id: 'U0LEE', email: 'lee@company.com', name: 'lee' })
+      .addUser({ id: 'U0SEC', email: 'sec@company.com', name: 'sec' })
+      .addUser({ id: 'U0EVE', email: 'eve@company.com', name: 'eve' })
+      .addUsergroup('security-oncall', ['U0SEC']);
+    if (backend.startsWith('nock')) slack.intercept();
+    else await slack.listen();
+    const policies = mkdtempSync(join(tmpdir(), 'gatehouse-requests-'));
+    writeFileSync(join(policies, 'platform.yaml'), POLICY);
+    const database = await createTestDatabase();
+    gatehouse = await startGatehouse(
+      loadConfig({
+        DATABASE_URL: database.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        HRIS_WEBHOOK_SECRET: HRIS,
+        SLACK_SIGNING_SECRET: SLACK,
+        SLACK_BOT_TOKEN: 'xoxb-gatehouse',
+        ...(backend.startsWith('nock') ? {} : { SLACK_API_URL: slack.url }),
+        POLICIES_DIR: policies,
+        SYSTEMS: 'aws,github',
+        AWS_PROVISION_USERS: undefined,
+      }),
+      createLogger('silent'),
+      { workers: { execute: { verifySchedule: [100, 200] } } },
+    );
+    for (const [id, email, manager] of [
+      ['emp_lee', 'lee@company.com', null],
+      ['emp_priya', 'priya@company.com', 'lee@company.com'],
+    ] as const) {
+      const body = JSON.stringify({ event_type: 'employee.hired', event_id: `evt_${id}`, timestamp: '2026-11-20T09:00:00Z', data: { employee_id: id, email, first_name: id.slice(4), last_name: 'X', department: 'Engineering', team: 'Platform', manager_email: manager } });
+      const res = await fetch(`http://127.0.0.1:${gatehouse.port}/hris/events`, { method: 'POST', headers: { 'gatehouse-signature': signHris(HRIS, body) }, body });
+      expect(res.status).toBe(202);
+    }
+    await until('Priya provisioned', () => gatehouse.database.db.selectFrom('grants').innerJoin('people', 'people.id', 'grants.person_id').select('grants.status').where('people.email', '=', 'priya@company.com').where('entitlement', '=', 'github:team:acme/platform#member').where('grants.status', '=', 'verified').executeTakeFirst());
+  });
+  afterAll(async () => {
+    await gatehouse?.stop();
+    await slack?.stop();
+  });
+
+  const db = () => gatehouse.database.db;
+  const post = async (body: string, contentType: string) => {
+    const res = await fetch(`http://127.0.0.1:${gatehouse.port}/slack/events`, { method: 'POST', headers: { 'content-type': contentType, ...slackHeaders(SLACK, body) }, body });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? null : (JSON.parse(text) as Record<string, unknown>) };
+  };
+  const user = (id: string) => ({ id, username: id.toLowerCase(), name: id.toLowerCase(), team_id: 'T0ACME' });
+  /** A slash command as Slack posts it (api.slack.com/interactivity/slash-commands#app_command_handling). */
+  const command = async (userId: string, text: string) => {
+    const responseId = `cmd-${++seq}`;
+    const body = new URLSearchParams({ token: 'legacy', team_id: 'T0ACME', team_domain: 'acme', channel_id: 'C0GENERAL', channel_name: 'general', user_id: userId, user_name: userId.toLowerCase(), command: '/access', text, api_app_id: 'A0GATEHOUSE', is_enterprise_install: 'false', response_url: slack.responseUrl(responseId), trigger_id: `${seq}.1.abc` }).toString();
+    const res = await post(body, 'application/x-www-form-urlencoded');
+    return { ...res, responseId };
+  };
+  const responseTo = (responseId: string) => until(`the answer to ${responseId}`, () => slack.responses.find((r) => r.id === responseId)?.body);
+  const interaction = (payload: Record<string, unknown>) => post(new URLSearchParams({ payload: JSON.stringify({ api_app_id: 'A0GATEHOUSE', token: 'legacy', team: { id: 'T0ACME', domain: 'acme' }, is_enterprise_install: false, ...payload }) }).toString(), 'application/x-www-form-urlencoded');
+  /** A button click in a DM (block_actions). */
+  const click = async (userId: string, actionId: string, value: string, message?: { channel: string; ts: string }) => {
+    const responseId = `act-${++seq}`;
+    const res = await interaction({
+      type: 'block_actions',
+      user: user(userId),
+      container: message ? { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false } : { type: 'view', view_id: 'V0HOME' },
+      trigger_id: `${seq}.2.def`,
+      channel: message ? { id: message.channel, name: 'directmessage' } : undefined,
+      response_url: slack.responseUrl(responseId),
+      actions: [{ action_id: actionId, block_id: `b-${value}`, value, type: 'button', action_ts: `${Date.now() / 1000}` }],
+    });
+    return { ...res, responseId };
+  };
+  const submit = (userId: string, callbackId: string, values: Record<string, Record<string, unknown>>, privateMetadata = '') =>
+    interaction({ type: 'view_submission', user: user(userId), trigger_id: `${++seq}.3.ghi`, view: { id: 'V0MODAL', team_id: 'T0ACME', type: 'modal', callback_id: callbackId, private_metadata: privateMetadata, state: { values }, hash: '1.abc' }, response_urls: [] });
+  const request = (entitlement: string, state?: string) => {
+    let q = db().selectFrom('access_requests').selectAll().where('entitlement', '=', entitlement);
+    if (state) q = q.where('state', '=', state as 'pending');
+    return q.orderBy('id', 'desc').executeTakeFirst();
+  };
+  const dmButton = (userId: string, requestId: number) => {
+    const message = slack.messagesIn(userId).find((m) => JSON.stringify(m.blocks ?? []).includes(`"value":"${requestId}"`));
+    return message ? { channel: message.channel, ts: message.ts, message } : undefined;
+  };
+
+  it('request → manager DM → approve → security approves (once) → verified → requester told → expiry → revoked → holder told', async () => {
+    const asked = await command('U0PRIYA', `request ${ADMIN} for 1h because INC-4711 database failover`);
+    expect(asked).toMatchObject({ status: 200, body: null });
+    expect(String((await responseTo(asked.responseId)).text)).toMatch(/^Request #\d+ for `aws:account-assignment:222222222222#AdministratorAccess` \(1 hour\) is waiting for manager/);
+    const filed = (await request(ADMIN, 'pending'))!;
+    expect(filed).toMatchObject({ duration_ms: 3_600_000, justification: 'INC-4711 database failover', requester_slack_id: 'U0PRIYA' });
+
+    // The manager's DM: who, what, how long, why, the policy, the risk, and the buttons.
+    const dm = await until("the manager's DM", () => dmButton('U0LEE', filed.id));
+    expect(dm.message.text).toBe(`<@U0PRIYA> asks for ${ADMIN} for 1 hour (request #${filed.id})`);
+    expect(JSON.stringify(dm.message.blocks)).toContain('INC-4711 database failover');
+    expect(JSON.stringify(dm.message.blocks)).toContain('production, administrator level');
+
+    // Someone else, and the requester, are refused politely; nothing changes.
+    const eve = await click('U0EVE', 'request_approve', String(filed.id), dm);
+    expect(String((await responseTo(eve.responseId)).text)).toMatch(/You are not an approver of step 1 of request #\d+ \(manager\); nothing changed\./);
+    const self = await click('U0PRIYA', 'request_approve', String(filed.id), dm);
+    expect(String((await responseTo(self.responseId)).text)).toBe(`You cannot approve your own request (#${filed.id}).`);
+    expect(await db().selectFrom('request_decisions').select('id').where('request_id', '=', filed.id).execute()).toEqual([]);
+
+    // The manager approves: their DM is updated in place, and step 2 goes to security.
+    await click('U0LEE', 'request_approve', String(filed.id), dm);
+    await until('the DM updated', () => dm.message.edits.length === 1);
+    expect(dm.message.text).toBe(`Approved by <@U0LEE>: ${ADMIN} for <@U0PRIYA> (request #${filed.id})`);
+    expect(JSON.stringify(dm.message.blocks)).not.toContain('request_approve');
+    const secDm = await until("security's DM", () => dmButton('U0SEC', filed.id));
+
+    // A double click approves once.
+    await Promise.all([click('U0SEC', 'request_approve', String(filed.id), secDm), click('U0SEC', 'request_approve', String(filed.id), secDm)]);
+    await until('approved', () => request(ADMIN, 'provisioning').then((r) => r ?? request(ADMIN, 'active')));
+    expect(await db().selectFrom('request_decisions').select(['approver_slack_id', 'decision']).where('request_id', '=', filed.id).orderBy('id').execute()).toEqual([
+      { approver_slack_id: 'U0LEE', decision: 'approved' },
+      { approver_slack_id: 'U0SEC', decision: 'approved' },
+    ]);
+    expect(await db().selectFrom('audit_log').select('actor').where('action', '=', 'request.approved').where('entitlement', '=', ADMIN).execute()).toEqual([{ actor: 'slack:U0SEC' }]);
+
+    // Verified in AWS, then the requester is told; the hour starts at verification.
+    const active = await until('active', () => request(ADMIN, 'active'));
+    const grant = await db().selectFrom('grants').selectAll().where('entitlement', '=', ADMIN).executeTakeFirstOrThrow();
+    expect(grant).toMatchObject({ status: 'verified', source: `request:${filed.id}` });
+    expect(active.expires_at!.getTime() - active.activated_at!.getTime()).toBe(3_600_000);
+    expect(grant.expires_at!.getTime()).toBe(active.expires_at!.getTime());
+    expect(active.activated_at!.getTime()).toBeGreaterThanOrEqual(grant.verified_at!.getTime() - 1_000);
+    const told = await until('the requester told', () => slack.messagesIn('U0PRIYA').find((m) => m.text.startsWith(`Your access to ${ADMIN} works now`)));
+    expect(told.text).toContain(`until ${active.expires_at!.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    // The expiry timer is queued for expires_at.
+    const timer = await gatehouse.database.pool.query("select start_after from pgboss.job where name = 'request-expiry' and data->>'requestId' = $1", [String(filed.id)]);
+    expect(new Date(timer.rows[0].start_after).getTime()).toBe(active.expires_at!.getTime());
+
+    // Expiry survives a restart: with the timer lost, the per-minute sweep revokes it.
+    await gatehouse.database.pool.query("delete from pgboss.job where name = 'request-expiry'");
+    const swept = await sweepRequests({ db: db(), boss: gatehouse.boss, now: () => new Date(active.expires_at!.getTime() + 1_000) }, { approvalReminderMs: 3_600_000, approvalTimeoutMs: 86_400_000 });
+    expect(swept.expired).toBe(1);
+    await until('revoked', () => db().selectFrom('grants').select('status').where('entitlement', '=', ADMIN).where('status', '=', 'revoked').executeTakeFirst());
+    const { rows } = await gatehouse.database.pool.query("select count(*)::int as n from sandbox_grants where entitlement = $1", [ADMIN]);
+    expect(rows[0].n).toBe(0);
+    await until('the holder told', () => slack.messagesIn('U0PRIYA').find((m) => m.text === `Your access to ${ADMIN} has ended and is removed (request #${filed.id}, its time ran out).`));
+  });
+
+  it('the modal: searchable list, validation errors in place, auto-approval within the policy', async () => {
+    const opened = await command('U0PRIYA', '');
+    expect(opened.status).toBe(200);
+    const view = await until('the modal', () => slack.views.find((v) => v.method === 'views.open' && v.trigger_id === `${seq}.1.abc`));
+    expect(view.view).toMatchObject({ callback_id: 'access_request_modal' });
+
+    // Typing "platform" in the external select (block_suggestion).
+    const suggested = await interaction({ type: 'block_suggestion', user: user('U0PRIYA'), container: { type: 'view', view_id: 'V0MODAL' }, action_id: 'entitlement', block_id: 'entitlement', value: 'platform', view: { id: 'V0MODAL', type: 'modal', callback_id: 'access_request_modal' } });
+    expect(suggested.status).toBe(200);
+    expect((suggested.body!.options as { value: string }[]).map((o) => o.value)).toEqual([REPO_ADMIN]);
+
+    const selected = { entitlement: { entitlement: { type: 'external_select', selected_option: { text: { type: 'plain_text', text: REPO_ADMIN }, value: REPO_ADMIN } } } };
+    const tooLong = await submit('U0PRIYA', 'access_request_modal', { ...selected, duration: { duration: { type: 'plain_text_input', value: '3d' } }, justification: { justification: { type: 'plain_text_input', value: null } } });
+    expect(tooLong.body).toEqual({ response_action: 'errors', errors: { duration: `\`${REPO_ADMIN}\` can be granted for at most 1d; ask for 1d or less.` } });
+    const gibberish = await submit('U0PRIYA', 'access_request_modal', { ...selected, duration: { duration: { type: 'plain_text_input', value: 'a while' } }, justification: { justification: { type: 'plain_text_input', value: null } } });
+    expect(gibberish.body).toMatchObject({ response_action: 'errors', errors: { duration: expect.stringContaining('is not a duration') } });
+    expect(await request(REPO_ADMIN)).toBeUndefined();
+
+    const ok = await submit('U0PRIYA', 'access_request_modal', { ...selected, duration: { duration: { type: 'plain_text_input', value: '2h' } }, justification: { justification: { type: 'plain_text_input', value: 'release' } } });
+    expect(ok).toEqual({ status: 200, body: null });
+    const auto = await until('auto-approved', () => request(REPO_ADMIN));
+    expect(auto.auto_approved).toBe(true);
+    await until('the confirmation', () => slack.messagesIn('U0PRIYA').find((m) => m.text.includes(`#${auto.id}`) && m.text.includes('approved automatically by policy')));
+    await until('active', () => request(REPO_ADMIN, 'active'));
+    await until('told', () => slack.messagesIn('U0PRIYA').find((m) => m.text.startsWith(`Your access to ${REPO_ADMIN} works now`)));
+    const audit = await db().selectFrom('audit_log').select(['actor', 'reason']).where('action', '=', 'request.approved').where('entitlement', '=', REPO_ADMIN).execute();
+    expect(audit).toEqual([{ actor: 'policy:platform', reason: 'auto_approve (up to 2h)' }]);
+
+    // Given up early: revoked at once.
+    const released = await command('U0PRIYA', `release ${REPO_ADMIN}`);
+    expect(String((await responseTo(released.responseId)).text)).toContain('Releasing');
+    await until('revoked', () => db().selectFrom('grants').select('status').where('entitlement', '=', REPO_ADMIN).where('status', '=', 'revoked').executeTakeFirst());
+  });
+
+  it('deny with a reason; mine, pending, help and bad input answer only the person who asked', async () => {
+    const asked = await command('U0PRIYA', `request ${ADMIN} for 2h because testing deny`);
+    await responseTo(asked.responseId);
+    const filed = (await request(ADMIN, 'pending'))!;
+    const dm = await until("the manager's DM", () => dmButton('U0LEE', filed.id));
+
+    const pending = await command('U0LEE', 'pending');
+    expect(String((await responseTo(pending.responseId)).text)).toContain(`#${filed.id} <@U0PRIYA> asks for \`${ADMIN}\` for 2 hours`);
+
+    await click('U0LEE', 'request_deny', String(filed.id), dm);
+    const modal = await until('the deny modal', () => slack.views.find((v) => v.method === 'views.open' && JSON.stringify(v.view).includes('request_deny_reason') && JSON.stringify(v.view).includes(`\\"requestId\\":${filed.id}`)));
+    const meta = (modal.view as { private_metadata: string }).private_metadata;
+    const empty = await submit('U0LEE', 'request_deny_reason', { reason: { reason: { type: 'plain_text_input', value: '  ' } } }, meta);
+    expect(empty.body).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('Say why') } });
+    const denied = await submit('U0LEE', 'request_deny_reason', { reason: { reason: { type: 'plain_text_input', value: 'use the break-glass runbook' } } }, meta);
+    expect(denied).toEqual({ status: 200, body: null });
+    expect(await request(ADMIN, 'denied')).toMatchObject({ id: filed.id, end_reason: 'use the break-glass runbook' });
+    await until('the DM updated', () => dm.message.text.startsWith('Denied by <@U0LEE>'));
+    await until('the requester told', () => slack.messagesIn('U0PRIYA').find((m) => m.text === `Request #${filed.id} for ${ADMIN} was denied by <@U0LEE>: use the break-glass runbook.`));
+    // A click on the old DM after the decision.
+    const late = await click('U0LEE', 'request_approve', String(filed.id), dm);
+    expect(String((await responseTo(late.responseId)).text)).toMatch(new RegExp(`^Request #${filed.id} is already denied \\(denied by <@U0LEE> at .* UTC\\); nothing changed\\.$`));
+
+    const mine = await command('U0PRIYA', 'mine');
+    const mineText = String((await responseTo(mine.responseId)).text);
+    expect(mineText).toContain('`github:team:acme/platform#member` — policy platform, verified');
+    expect((await responseTo(mine.responseId)).response_type).toBe('ephemeral');
+
+    const unknown = await command('U0PRIYA', 'request aws:account-assignment:222222222222#AdministratorAcess');
+    expect(String((await responseTo(unknown.responseId)).text)).toContain('(did you mean "aws:account-assignment:222222222222#AdministratorAccess"?)');
+    const help = await command('U0PRIYA', 'help');
+    expect(help.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/access request <entitlement>') });
+    const bad = await command('U0PRIYA', 'gimme');
+    expect(bad.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('"gimme" is not an /access command') });
+  });
+
+  it('App Home shows my access, my requests and what waits on me', async () => {
+    const res = await post(JSON.stringify({ token: 'legacy', team_id: 'T0ACME', api_app_id: 'A0GATEHOUSE', type: 'event_callback', event_id: `Ev${++seq}`, event_time: Math.floor(Date.now() / 1000), event: { type: 'app_home_opened', user: 'U0PRIYA', channel: 'D0PRIYA', tab: 'home', event_ts: `${Date.now() / 1000}` } }), 'application/json');
+    expect(res.status).toBe(200);
+    const home = await until('views.publish', () => slack.views.find((v) => v.method === 'views.publish' && v.user_id === 'U0PRIYA'));
+    expect(JSON.stringify(home.view)).toContain('github:team:acme/platform#member');
+    expect(JSON.stringify(home.view)).toContain('Request more');
+  });
+});
