@@ -64,7 +64,7 @@ describe('slack specifics: accounts', () => {
   it('a taken email that the Web API lookup does not show is found through SCIM and reactivated, not created twice', async () => {
     const { adapter } = setup();
     const id = fake!.addUser('sarah.chen@company.com', { deleted: true });
-    // Slack has been seen answering users_not_found for deactivated members.
+    // The Web API lookup does not show them (users_not_found), SCIM's POST says the email is taken.
     fake!.failNext('users_not_found', 0, 'users.lookupByEmail');
     const { account, outcome } = await adapter.ensureAccount(sarah);
     expect({ id: account.id, outcome }).toEqual({ id, outcome: 'applied' });
