@@ -56,7 +56,7 @@ export const SLACK_TIMESTAMP_WINDOW_S = 300;
 
 export interface StartOptions {
   /** Worker tuning for tests and benchmarks (a short verification schedule, say). */
-  workers?: Pick<WorkerDeps, 'execute' | 'concurrency' | 'notifier'>;
+  workers?: Partial<Pick<WorkerDeps, 'execute' | 'concurrency' | 'notifier'>>;
   /** Wraps the adapter registry (tests put a scripted faulty adapter in front of a system). */
   adapters?: (registry: AdapterRegistry) => AdapterRegistry;
 }
@@ -93,7 +93,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     const directory = createSlackDirectory(database.db, slack.client);
     if (slack.app) {
       registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
-      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log });
+      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel });
     }
 
     const bucket = new TokenBucket(database.db);
@@ -101,7 +101,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       const perMinute = config.rateLimits[system];
       await bucket.configure(system, perMinute ? { requestsPerMinute: perMinute } : adapters.get(system).describe().defaultRateLimit);
     }
-    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
+    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
 
     let draining = false;
     const router = new Router();

@@ -127,6 +127,15 @@ export interface RunsTable {
   settled_at: Timestamp | null;
   summary: Json | null;
   sla_alerted_at: Timestamp | null;
+  summary_channel: string | null;
+  summary_ts: string | null;
+}
+
+export interface ContractorNoticesTable {
+  person_id: string;
+  end_date: string;
+  days_before: number;
+  sent_at: CreatedAt;
 }
 
 export interface OperationsTable {
@@ -260,6 +269,7 @@ export interface Database {
   request_decisions: RequestDecisionsTable;
   request_messages: RequestMessagesTable;
   slack_users: SlackUsersTable;
+  contractor_notices: ContractorNoticesTable;
 }
 
 export type Person = Selectable<PeopleTable>;

@@ -2,7 +2,9 @@ import type { PgBoss } from 'pg-boss';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
-import { alertMessage, manualTaskMessage, runSummaryMessage } from '../slack/messages/orchestrator.js';
+import type { PersonRecord } from '../people/person-record.js';
+import type { SlackDirectory } from '../slack/directory.js';
+import { alertMessage, contractorNoticeMessage, manualTaskMessage, operationLogMessage, reportReadyMessage, runSummaryMessage, welcomeMessage } from '../slack/messages/orchestrator.js';
 import type { Notifier } from '../slack/notifier.js';
 import { deliverRequestNotification, REQUEST_NOTIFICATIONS, type RequestNotification } from '../requests/notifications.js';
 import { QUEUES } from './queue.js';
@@ -14,6 +16,9 @@ export type Notification =
   | { type: 'alert'; alertId: number }
   | { type: 'alert-resolved'; alertId: number }
   | { type: 'manual-task'; taskId: number }
+  | { type: 'report-ready'; runId: string }
+  | { type: 'welcome'; personId: string }
+  | { type: 'contractor-notice'; personId: string; daysBefore: number; endDate: string }
   | RequestNotification;
 
 /**
@@ -26,6 +31,12 @@ export async function notify(db: Db, boss: PgBoss, notification: Notification): 
       ? `run-${notification.runId}`
       : notification.type === 'manual-task'
         ? `task-${notification.taskId}`
+        : notification.type === 'report-ready'
+          ? `report-ready-${notification.runId}`
+          : notification.type === 'welcome'
+            ? `welcome-${notification.personId}`
+            : notification.type === 'contractor-notice'
+              ? `contractor-${notification.personId}-${notification.endDate}-${notification.daysBefore}`
         : 'alertId' in notification
           ? `${notification.type}-${notification.alertId}`
           : `${notification.type}-${notification.requestId}${'step' in notification ? `-${notification.step}${'escalate' in notification && notification.escalate ? '-escalated' : ''}` : ''}`;
@@ -37,7 +48,13 @@ export interface NotificationDeps {
   notifier: Notifier;
   itChannel: string;
   log: Logger;
+  /** To queue the follow-up messages of a run (manager, new hire); without it they are skipped. */
+  boss?: PgBoss;
+  /** Finds managers and new hires in Slack by email; without it, DMs to them are skipped. */
+  directory?: SlackDirectory;
 }
+
+const personName = (data: unknown) => [(data as PersonRecord).first_name, (data as PersonRecord).last_name].filter(Boolean).join(' ');
 
 /** Renders one notification from the database as it is now, and posts it. */
 export async function deliverNotification(deps: NotificationDeps, notification: Notification): Promise<void> {
@@ -49,12 +66,56 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
     const run = await deps.db
       .selectFrom('runs')
       .innerJoin('people', 'people.id', 'runs.person_id')
-      .select(['runs.id', 'runs.reason', 'runs.summary', 'people.email', 'people.data'])
+      .select(['runs.id', 'runs.reason', 'runs.summary', 'runs.summary_channel', 'runs.summary_ts', 'runs.person_id', 'people.email', 'people.data'])
       .where('runs.id', '=', notification.runId)
       .executeTakeFirst();
     if (!run?.summary) return;
-    const name = [(run.data as { first_name?: string }).first_name, (run.data as { last_name?: string }).last_name].filter(Boolean).join(' ');
-    await deps.notifier.post({ channel: deps.itChannel, ...runSummaryMessage({ runId: run.id, email: run.email, name, summary: run.summary as unknown as RunSummary }) });
+    const summary = run.summary as unknown as RunSummary;
+    let { summary_channel: channel, summary_ts: ts } = run;
+    // Posted once: a retry after the summary went out only completes what follows it.
+    if (!ts) {
+      const posted = await deps.notifier.post({ channel: deps.itChannel, ...runSummaryMessage({ runId: run.id, email: run.email, name: personName(run.data), summary }) });
+      channel = posted.channel;
+      ts = posted.ts ?? null;
+      if (ts) await deps.db.updateTable('runs').set({ summary_channel: channel, summary_ts: ts }).where('id', '=', run.id).execute();
+    }
+    // The full operation log, in the summary's thread.
+    const ops = await deps.db.selectFrom('operations').select(['key', 'state', 'outcome', 'attempts', 'last_error', 'started_at', 'finished_at']).where('run_id', '=', run.id).orderBy('tier').orderBy('key').execute();
+    if (ts && channel) await deps.notifier.post({ channel, thread_ts: ts, ...operationLogMessage(ops) });
+    if ((run.reason === 'joiner' || run.reason === 'rehire') && deps.boss) {
+      await deps.boss.send(QUEUES.notify.name, { type: 'report-ready', runId: run.id }, { singletonKey: `report-ready-${run.id}` });
+      await deps.boss.send(QUEUES.notify.name, { type: 'welcome', personId: run.person_id }, { singletonKey: `welcome-${run.person_id}` });
+    }
+    return;
+  }
+  if (notification.type === 'contractor-notice') {
+    const person = await deps.db.selectFrom('people').select(['id', 'email', 'data', 'status']).where('id', '=', notification.personId).executeTakeFirst();
+    if (!person || person.status !== 'active') return;
+    const data = person.data as PersonRecord;
+    const input = { personId: person.id, name: personName(data) || person.email, email: person.email, endDate: notification.endDate, daysBefore: notification.daysBefore, manager: data.manager_email ?? null };
+    await deps.notifier.post({ channel: deps.itChannel, ...contractorNoticeMessage(input, 'it') });
+    if (!deps.directory) return;
+    const contractorId = await deps.directory.idForEmail(person.email);
+    if (contractorId) await deps.notifier.post({ channel: contractorId, ...contractorNoticeMessage(input, 'contractor') });
+    const managerId = data.manager_email ? await deps.directory.idForEmail(data.manager_email) : null;
+    if (managerId) await deps.notifier.post({ channel: managerId, ...contractorNoticeMessage(input, 'manager') });
+    return;
+  }
+  if (notification.type === 'report-ready' || notification.type === 'welcome') {
+    if (!deps.directory) return;
+    if (notification.type === 'report-ready') {
+      const run = await deps.db.selectFrom('runs').innerJoin('people', 'people.id', 'runs.person_id').select(['runs.summary', 'people.email', 'people.data']).where('runs.id', '=', notification.runId).executeTakeFirst();
+      const manager = (run?.data as PersonRecord | undefined)?.manager_email;
+      if (!run?.summary || !manager) return;
+      const managerId = await deps.directory.idForEmail(manager);
+      if (managerId) await deps.notifier.post({ channel: managerId, ...reportReadyMessage({ name: personName(run.data) || run.email, email: run.email, summary: run.summary as unknown as RunSummary }) });
+      return;
+    }
+    const person = await deps.db.selectFrom('people').select(['email', 'data', 'status']).where('id', '=', notification.personId).executeTakeFirst();
+    if (!person || person.status === 'terminated') return;
+    // Only once their Slack account exists: Slack finds them by email.
+    const userId = await deps.directory.idForEmail(person.email);
+    if (userId) await deps.notifier.post({ channel: userId, ...welcomeMessage({ firstName: (person.data as PersonRecord).first_name ?? null }) });
     return;
   }
   if (notification.type === 'alert' || notification.type === 'alert-resolved') {

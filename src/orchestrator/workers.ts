@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { PolicySet } from '../policy/index.js';
+import type { SlackDirectory } from '../slack/directory.js';
 import type { Notifier } from '../slack/notifier.js';
 import type { AdapterRegistry } from './adapter-registry.js';
 import { type ExecuteDeps, executeOperation } from './execute-operation.js';
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   notifier: Notifier;
   itChannel: string;
   leaverSlaMs: number;
+  /** Finds managers and new hires in Slack, for their DMs. */
+  directory?: SlackDirectory;
   /** Approval reminders and time-outs for the request sweep. */
   requests?: SweepSettings;
   /** Operation workers in this process; one more is reserved for leavers. */
@@ -58,8 +61,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100, ...polling }, execute);
 
   // Messages for the IT channel: a failed post is retried by pg-boss (Slack down is not lost work).
-  await deps.boss.work<Notification>(QUEUES.notify.name, { localConcurrency: 1, batchSize: 10, ...polling }, async (jobs) => {
-    for (const job of jobs) await deliverNotification({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel, log }, job.data);
+  // One message per job, so a message Slack refuses is retried alone, and never re-posts others.
+  await deps.boss.work<Notification>(QUEUES.notify.name, { localConcurrency: 3, ...polling }, async ([job]) => {
+    await deliverNotification({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel, log, boss: deps.boss, directory: deps.directory }, job!.data);
   });
 
   // A time-bound request's timer, and every minute the sweep that catches lost timers.

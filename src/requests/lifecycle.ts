@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { appendAudit } from '../audit/append-audit.js';
 import { bossOnTransaction } from '../db/boss-transaction.js';
@@ -64,6 +65,7 @@ export interface SweepResult {
   timedOut: number;
   reminded: number;
   expiryReminders: number;
+  contractorNotices: number;
 }
 
 /** Before a time-bound grant ends its holder is told, with an Extend button: 1 h before for grants of a day or less, 3 days before for longer ones. */
@@ -111,7 +113,50 @@ export async function sweepRequests(deps: { db: Db; boss: PgBoss; now?: () => Da
     await notify(deps.db, deps.boss, { type: 'request-expiring', requestId: r.id });
     expiryReminders++;
   }
-  return { expired: expired.length, timedOut: stale.length, reminded: waiting.length, expiryReminders };
+  const contractorNotices = await sweepContractorNotices(deps);
+  return { expired: expired.length, timedOut: stale.length, reminded: waiting.length, expiryReminders, contractorNotices };
+}
+
+/** Days before a contractor's end_date that they, their manager and IT are told. */
+export const CONTRACTOR_NOTICE_DAYS = [30, 7, 1] as const;
+
+/**
+ * Contractors' access ends at their end_date (the policy's `expires: end_date`, then the leaver
+ * run the day after). Before it, at 30, 7 and 1 day(s), the contractor, their manager (the
+ * sponsor, with a Request extension button) and IT are told, once per notice; a contractor added
+ * late gets only the most urgent notice that is due.
+ */
+export async function sweepContractorNotices(deps: { db: Db; boss: PgBoss; now?: () => Date }): Promise<number> {
+  const now = deps.now?.() ?? new Date();
+  const today = now.toISOString().slice(0, 10);
+  const contractors = await deps.db
+    .selectFrom('people')
+    .select(['id', 'data'])
+    .where('status', '=', 'active')
+    .where(sql<boolean>`data->>'employment_type' = 'Contractor'`)
+    .where(sql<boolean>`data->>'end_date' >= ${today}`)
+    .execute();
+  let sent = 0;
+  for (const person of contractors) {
+    const endDate = String((person.data as { end_date?: string }).end_date);
+    // Access lasts through end_date (UTC): it ends at the next midnight.
+    const ends = Date.parse(`${endDate}T00:00:00Z`) + 86_400_000;
+    const due = CONTRACTOR_NOTICE_DAYS.filter((days) => now.getTime() >= ends - days * 86_400_000);
+    if (due.length === 0) continue;
+    const urgent = Math.min(...due);
+    await deps.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .insertInto('contractor_notices')
+        .values(due.map((days) => ({ person_id: person.id, end_date: endDate, days_before: days })))
+        .onConflict((oc) => oc.doNothing())
+        .returning('days_before')
+        .execute();
+      if (!rows.some((r) => r.days_before === urgent)) return;
+      await notify(trx as unknown as Db, deps.boss, { type: 'contractor-notice', personId: person.id, daysBefore: urgent, endDate });
+      sent++;
+    });
+  }
+  return sent;
 }
 
 export { LIVE_STATES };

@@ -54,7 +54,12 @@ export async function deliverRequestNotification(deps: { db: Db; notifier: Notif
     const sent = new Set((await deps.db.selectFrom('request_messages').select('approver_slack_id').where('request_id', '=', r.id).where('step', '=', n.step).execute()).map((m) => m.approver_slack_id));
     const message = approvalRequestMessage(viewOf(r, n.step));
     for (const user of new Set(entries.flatMap((e) => e.users))) {
-      if (sent.has(user)) continue;
+      if (sent.has(user)) {
+        // Escalation reminds whoever was asked already, in the DM that has the buttons.
+        const first = await deps.db.selectFrom('request_messages').select(['channel', 'ts']).where('request_id', '=', r.id).where('step', '=', n.step).where('approver_slack_id', '=', user).executeTakeFirst();
+        if (n.escalate && first) await deps.notifier.post({ channel: first.channel, thread_ts: first.ts, text: `Reminder: request #${r.id} from <@${r.requester_slack_id}> still waits for your decision.` });
+        continue;
+      }
       const posted = await dm(user, message);
       if (posted.ts) await deps.db.insertInto('request_messages').values({ request_id: r.id, step: n.step, approver_slack_id: user, channel: posted.channel, ts: posted.ts }).onConflict((oc) => oc.doNothing()).execute();
     }

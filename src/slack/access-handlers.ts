@@ -1,5 +1,7 @@
 import type { App } from '@slack/bolt';
+import { appendAudit } from '../audit/append-audit.js';
 import type { Logger } from '../log.js';
+import { CONTRACTOR_EXTENSION } from './messages/orchestrator.js';
 import { type AccessCommand, parseAccessCommand, parseDuration, USAGE } from '../requests/command.js';
 import { cancelRequest, decide, endRequests, fileRequest, personForSlackUser, type RequestDeps, requestableFor } from '../requests/service.js';
 import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, mineText, pendingText, requesterFiledText, requestModal, VIEW } from './messages/requests.js';
@@ -10,7 +12,7 @@ import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, mineText, 
  * then calls the request service, which holds every rule; this file only translates between
  * Slack's payloads and those calls.
  */
-export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logger }): void {
+export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logger; itChannel: string }): void {
   const log = deps.log.child({ component: 'slack-access' });
 
   const heldBy = async (personId: string): Promise<HeldGrant[]> =>
@@ -130,6 +132,21 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
     if (!current || current.requester_slack_id !== body.user.id) return void (await respond({ response_type: 'ephemeral', replace_original: false, text: `You have no request #${requestId} to extend.` }));
     const filed = await fileRequest(deps, { slackUserId: body.user.id, entitlement: current.entitlement, durationMs: current.duration_ms === null ? null : Number(current.duration_ms), justification: current.justification ? `extension of #${current.id}: ${current.justification}` : `extension of #${current.id}`, extending: current.id });
     await respond({ response_type: 'ephemeral', replace_original: false, text: filed.ok ? requesterFiledText({ id: filed.id, entitlement: filed.entitlement, durationMs: filed.durationMs, autoApproved: filed.autoApproved, approvers: filed.firstApprovers }) : filed.message });
+  });
+
+  // A contractor's manager asks for their contract to be extended: IT updates end_date in the HRIS.
+  app.action(CONTRACTOR_EXTENSION, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const personId = 'value' in action ? String(action.value) : '';
+    const person = await deps.db.selectFrom('people').select(['email', 'data']).where('id', '=', personId).executeTakeFirst();
+    const manager = (person?.data as { manager_email?: string } | undefined)?.manager_email;
+    if (!person || !manager || (await deps.directory.idForEmail(manager)) !== body.user.id) {
+      return void (await respond({ response_type: 'ephemeral', replace_original: false, text: 'Only the contractor\'s manager can ask for their extension.' }));
+    }
+    const endDate = (person.data as { end_date?: string }).end_date ?? 'their end date';
+    await client.chat.postMessage({ channel: deps.itChannel, text: `<@${body.user.id}> asks to extend ${person.email}'s contract beyond ${endDate}. Update end_date in the HRIS and Gatehouse keeps their access.` });
+    await appendAudit(deps.db, { actor: `slack:${body.user.id}`, action: 'contractor.extension_requested', subject: person.email, reason: `end_date ${endDate}` });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: `IT has been asked to extend ${person.email}'s contract. Their access continues once the HR system has the new end date.` });
   });
 
   app.action(ACTION.openRequestModal, async ({ ack, body, client }) => {

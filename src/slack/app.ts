@@ -32,7 +32,9 @@ function apiUrl(config: Config): string | undefined {
  */
 export function createSlackEdge(config: Config, log: Logger): SlackEdge {
   const slackApiUrl = apiUrl(config);
-  const clientOptions = slackApiUrl ? { slackApiUrl } : {};
+  // A couple of quick retries at most: a Slack outage must not hold a worker for the client's
+  // default half hour. Durable retries belong to the queue, which redelivers the message later.
+  const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000 } };
   const client =
     config.slack.botToken || slackApiUrl
       ? new WebClient(config.slack.botToken, { ...clientOptions, logger: boltLogger(log) })

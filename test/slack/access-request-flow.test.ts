@@ -30,6 +30,10 @@ requestable:
     approvers:
       - manager
       - any: ["@security-oncall"]
+  - entitlement: github:repo:acme/billing#read
+    max_duration: 1d
+    approvers:
+      - any: [manager, "@security-oncall"]
   - entitlement: ${REPO_ADMIN}
     max_duration: 1d
     approvers: [manager]
@@ -64,6 +68,7 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
       .addUser({ id: 'U0LEE', email: 'lee@company.com', name: 'lee' })
       .addUser({ id: 'U0SEC', email: 'sec@company.com', name: 'sec' })
       .addUser({ id: 'U0EVE', email: 'eve@company.com', name: 'eve' })
+      .addUser({ id: 'U0CARL', email: 'carl@contractor.example', name: 'carl' })
       .addUsergroup('security-oncall', ['U0SEC']);
     if (backend.startsWith('nock')) slack.intercept();
     else await slack.listen();
@@ -143,6 +148,18 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     return message ? { channel: message.channel, ts: message.ts, message } : undefined;
   };
 
+  it('onboarding: a summary in #it-onboarding with the operation log in its thread; the manager and the new hire are told', async () => {
+    const summary = await until('the summary', () => slack.messagesIn('it-onboarding').find((m) => m.text.startsWith('Onboarding of priya X complete')));
+    const thread = await until('the thread', () => slack.messagesIn('it-onboarding').find((m) => m.thread_ts === summary.ts));
+    expect(thread.text).toMatch(/^Operation log \(\d+ operations\)$/);
+    expect(JSON.stringify(thread.blocks)).toContain('`grant github:team:acme/platform#member` verified, 1 attempt');
+    const manager = await until('the manager DM', () => slack.messagesIn('U0LEE').find((m) => m.text.startsWith("priya X's access is ready")));
+    expect(manager.text).toMatch(/^priya X's access is ready: \d+ grants in place\.$/);
+    await until('the welcome DM', () => slack.messagesIn('U0PRIYA').find((m) => m.text.startsWith('Welcome, priya!')));
+    // Once each, however often the queue delivered them.
+    expect(slack.messagesIn('it-onboarding').filter((m) => m.text.startsWith('Onboarding of priya X'))).toHaveLength(1);
+  });
+
   it('request → manager DM → approve → security approves (once) → verified → requester told → expiry → revoked → holder told', async () => {
     const asked = await command('U0PRIYA', `request ${ADMIN} for 1h because INC-4711 database failover`);
     expect(asked).toMatchObject({ status: 200, body: null });
@@ -193,6 +210,8 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     expect(new Date(timer.rows[0].start_after).getTime()).toBe(active.expires_at!.getTime());
 
     // Expiry survives a restart: with the timer lost, the per-minute sweep revokes it.
+    const schedule = await gatehouse.database.pool.query("select cron from pgboss.schedule where name = 'request-sweep'");
+    expect(schedule.rows).toEqual([{ cron: '* * * * *' }]);
     await gatehouse.database.pool.query("delete from pgboss.job where name = 'request-expiry'");
     const swept = await sweepRequests({ db: db(), boss: gatehouse.boss, now: () => new Date(active.expires_at!.getTime() + 1_000) }, { approvalReminderMs: 3_600_000, approvalTimeoutMs: 86_400_000 });
     expect(swept.expired).toBe(1);
@@ -270,6 +289,60 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     expect(help.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/access request <entitlement>') });
     const bad = await command('U0PRIYA', 'gimme');
     expect(bad.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('"gimme" is not an /access command') });
+  });
+
+  it('reminds and escalates a waiting approval, then times it out; warns before expiry with Extend', async () => {
+    const settings = { approvalReminderMs: 4 * 3_600_000, approvalTimeoutMs: 3 * 86_400_000 };
+    const sweep = (at: Date) => sweepRequests({ db: db(), boss: gatehouse.boss, now: () => at }, settings);
+    const asked = await command('U0PRIYA', 'request github:repo:acme/billing#read for 1d because month end');
+    await responseTo(asked.responseId);
+    const filed = (await request('github:repo:acme/billing#read', 'pending'))!;
+    // An `any` step asks its first approver first.
+    const lee = await until("the manager's DM", () => dmButton('U0LEE', filed.id));
+    expect(dmButton('U0SEC', filed.id)).toBeUndefined();
+    expect(await sweep(new Date(filed.created_at.getTime() + 3 * 3_600_000))).toMatchObject({ reminded: 0 });
+    expect(await sweep(new Date(filed.created_at.getTime() + 5 * 3_600_000))).toMatchObject({ reminded: 1 });
+    await until('escalated to security', () => dmButton('U0SEC', filed.id));
+    await until('the manager reminded in the thread', () => slack.messagesIn('U0LEE').find((m) => m.thread_ts === lee.ts && m.text.startsWith(`Reminder: request #${filed.id}`)));
+    expect(await sweep(new Date(filed.created_at.getTime() + 6 * 3_600_000))).toMatchObject({ reminded: 0 });
+    expect(await sweep(new Date(filed.created_at.getTime() + 4 * 86_400_000))).toMatchObject({ timedOut: 1 });
+    expect(await request('github:repo:acme/billing#read')).toMatchObject({ id: filed.id, state: 'timed_out' });
+    await until('the DMs updated', () => lee.message.text.startsWith('Timed out'));
+    await until('the requester told', () => slack.messagesIn('U0PRIYA').find((m) => m.text.startsWith(`Request #${filed.id} for github:repo:acme/billing#read timed out`)));
+
+    // A 2-hour grant: its holder is warned an hour before, with Extend.
+    const again = await command('U0PRIYA', `request ${REPO_ADMIN} for 2h`);
+    await responseTo(again.responseId);
+    const active = await until('active', () => request(REPO_ADMIN, 'active'));
+    expect(await sweep(new Date(active.expires_at!.getTime() - 90 * 60_000))).toMatchObject({ expiryReminders: 0 });
+    expect(await sweep(new Date(active.expires_at!.getTime() - 50 * 60_000))).toMatchObject({ expiryReminders: 1 });
+    const warning = await until('the warning', () => slack.messagesIn('U0PRIYA').find((m) => m.text.startsWith(`Your access to ${REPO_ADMIN} ends at ${active.expires_at!.toISOString().slice(0, 16).replace('T', ' ')} UTC`)));
+    expect(JSON.stringify(warning.blocks)).toContain('"action_id":"request_extend"');
+    const extended = await click('U0PRIYA', 'request_extend', String(active.id), { channel: warning.channel, ts: warning.ts });
+    expect(String((await responseTo(extended.responseId)).text)).toMatch(/approved automatically by policy/);
+    const next = await until('the extension active', () => db().selectFrom('access_requests').selectAll().where('entitlement', '=', REPO_ADMIN).where('state', '=', 'active').where('id', '!=', active.id).executeTakeFirst());
+    expect(next.justification).toBe(`extension of #${active.id}`);
+    expect(next.expires_at!.getTime()).toBeGreaterThan(active.expires_at!.getTime());
+  });
+
+  it("tells a contractor, their manager and IT before the contract ends; the manager's button asks IT to extend", async () => {
+    const endDate = new Date(Date.now() + 6 * 86_400_000).toISOString().slice(0, 10);
+    const body = JSON.stringify({ event_type: 'employee.hired', event_id: `evt_carl_${backend.length}`, timestamp: '2026-11-20T09:00:00Z', data: { employee_id: 'emp_carl', email: 'carl@contractor.example', first_name: 'Carl', last_name: 'C', department: 'Engineering', team: 'Platform', employment_type: 'Contractor', end_date: endDate, manager_email: 'lee@company.com' } });
+    expect((await fetch(`http://127.0.0.1:${gatehouse.port}/hris/events`, { method: 'POST', headers: { 'gatehouse-signature': signHris(HRIS, body) }, body })).status).toBe(202);
+    await until('carl stored', () => db().selectFrom('people').select('id').where('email', '=', 'carl@contractor.example').executeTakeFirst());
+    const settings = { approvalReminderMs: 4 * 3_600_000, approvalTimeoutMs: 3 * 86_400_000 };
+    expect(await sweepRequests({ db: db(), boss: gatehouse.boss }, settings)).toMatchObject({ contractorNotices: 1 });
+    expect(await sweepRequests({ db: db(), boss: gatehouse.boss }, settings)).toMatchObject({ contractorNotices: 0 });
+    const it = await until('IT told', () => slack.messagesIn('it-onboarding').find((m) => m.text.startsWith('Contractor Carl C')));
+    expect(it.text).toBe(`Contractor Carl C (carl@contractor.example) ends on ${endDate} (in 7 days); sponsor lee@company.com. Their access is revoked the day after.`);
+    await until('carl told', () => slack.messagesIn('U0CARL').find((m) => m.text.startsWith(`Your contract ends on ${endDate}`)));
+    const manager = await until('the manager told', () => slack.messagesIn('U0LEE').find((m) => m.text.startsWith("Carl C's contract ends")));
+    const personId = (await db().selectFrom('people').select('id').where('email', '=', 'carl@contractor.example').executeTakeFirstOrThrow()).id;
+    const eve = await click('U0EVE', 'contractor_extension', personId, { channel: manager.channel, ts: manager.ts });
+    expect(String((await responseTo(eve.responseId)).text)).toBe("Only the contractor's manager can ask for their extension.");
+    const asked = await click('U0LEE', 'contractor_extension', personId, { channel: manager.channel, ts: manager.ts });
+    expect(String((await responseTo(asked.responseId)).text)).toContain('IT has been asked');
+    await until('IT asked', () => slack.messagesIn('it-onboarding').find((m) => m.text === `<@U0LEE> asks to extend carl@contractor.example's contract beyond ${endDate}. Update end_date in the HRIS and Gatehouse keeps their access.`));
   });
 
   it('App Home shows my access, my requests and what waits on me', async () => {

@@ -94,3 +94,56 @@ export function manualTaskDoneMessage(input: { taskId: number; kind: 'grant' | '
   const text = `Manual task #${input.taskId} done by ${input.doneBy}: ${input.kind === 'grant' ? 'provided' : 'took back'} ${input.entitlement} for ${input.email}`;
   return { text, blocks: [section(`:white_check_mark: ${escapeMrkdwn(text)}`)] };
 }
+
+/** The thread under a run summary: every operation, its outcome, attempts, time and error. */
+export function operationLogMessage(ops: { key: string; state: string; outcome: string | null; attempts: number; last_error: string | null; started_at: Date | null; finished_at: Date | null }[]): Message {
+  const lines = ops.map((o) => {
+    const took = o.started_at && o.finished_at ? `, ${formatDuration(o.finished_at.getTime() - o.started_at.getTime())}` : '';
+    const error = o.last_error && o.state !== 'verified' ? `: ${escapeMrkdwn(o.last_error.slice(0, 200))}` : '';
+    return `• \`${escapeMrkdwn(o.key)}\` ${o.state}${o.outcome && o.outcome !== 'applied' ? ` (${o.outcome.replace('_', ' ')})` : ''}, ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}${took}${error}`;
+  });
+  // A section holds 3,000 characters: long logs are split over several.
+  const blocks: unknown[] = [];
+  let chunk: string[] = [];
+  for (const line of lines) {
+    if ([...chunk, line].join('\n').length > 2_900) {
+      blocks.push(section(chunk.join('\n')));
+      chunk = [];
+    }
+    chunk.push(line);
+  }
+  if (chunk.length > 0) blocks.push(section(chunk.join('\n')));
+  return { text: `Operation log (${ops.length} operation${ops.length === 1 ? '' : 's'})`, blocks: blocks.slice(0, 50) };
+}
+
+/** To the manager, when their new report's access is ready (and what still waits on people). */
+export function reportReadyMessage(input: { name: string; email: string; summary: RunSummary }): Message {
+  const ready = (input.summary.totals.verified ?? 0) + (input.summary.totals.applied ?? 0);
+  const failed = input.summary.totals.failed ?? 0;
+  const waiting = input.summary.manualPending.map((t) => `\`${escapeMrkdwn(t.entitlement)}\``);
+  const text = `${input.name}'s access is ready: ${ready} grant${ready === 1 ? '' : 's'} in place${failed > 0 ? `, ${failed} failed (IT is on it)` : ''}${waiting.length > 0 ? `; still with IT: ${input.summary.manualPending.map((t) => t.entitlement).join(', ')}` : ''}.`;
+  return { text, blocks: [section(`:tada: ${escapeMrkdwn(text).replace(/still with IT: .*/, `still with IT: ${waiting.join(', ')}.`)}`), context(`\`/access\` lets them ask for more · ${escapeMrkdwn(input.email)}`)] };
+}
+
+export function welcomeMessage(input: { firstName: string | null }): Message {
+  const text = `Welcome${input.firstName ? `, ${input.firstName}` : ''}! Your accounts are set up. Type \`/access mine\` to see what you have, and \`/access\` to ask for more.`;
+  return { text, blocks: [section(`:wave: ${escapeMrkdwn(text).replace(/&amp;/g, '&')}`)] };
+}
+
+/** The action id of the manager's "Request extension" button on a contractor notice; its value is the person id. */
+export const CONTRACTOR_EXTENSION = 'contractor_extension';
+
+export function contractorNoticeMessage(input: { personId: string; name: string; email: string; endDate: string; daysBefore: number; manager: string | null }, audience: 'contractor' | 'manager' | 'it'): Message {
+  const when = input.daysBefore === 1 ? 'tomorrow' : `in ${input.daysBefore} days`;
+  const text =
+    audience === 'contractor'
+      ? `Your contract ends on ${input.endDate}: your access ends ${when}, at the end of that day. If it is being extended, your manager can ask IT to update your end date.`
+      : audience === 'manager'
+        ? `${input.name}'s contract ends on ${input.endDate} (${when}); their access ends with it. If they are staying on, request an extension.`
+        : `Contractor ${input.name} (${input.email}) ends on ${input.endDate} (${when})${input.manager ? `; sponsor ${input.manager}` : ''}. Their access is revoked the day after.`;
+  const blocks: unknown[] = [section(`:calendar: ${escapeMrkdwn(text)}`)];
+  if (audience === 'manager') {
+    blocks.push({ type: 'actions', block_id: `contractor_${input.personId}`, elements: [{ type: 'button', action_id: CONTRACTOR_EXTENSION, text: { type: 'plain_text', text: 'Request extension' }, value: input.personId }] });
+  }
+  return { text, blocks };
+}

@@ -116,7 +116,7 @@ export function requesterNotice(kind: 'denied' | 'active' | 'ended' | 'failed' |
     ended: `Your access to ${r.entitlement} has ended and is removed (request #${r.id}${r.reason ? `, ${r.reason}` : ''}).`,
     failed: `Gatehouse could not grant ${r.entitlement} (request #${r.id}): ${r.reason ?? 'the system refused it'}. IT has been told.`,
     timed_out: `Request #${r.id} for ${r.entitlement} timed out with no decision; file it again if you still need it.`,
-    expiring: `Your access to ${r.entitlement} ends${until} (request #${r.id}).`,
+    expiring: `Your access to ${r.entitlement} ends at ${r.expiresAt ? `${r.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'its end time'} (request #${r.id}). Need longer? Extend asks your approvers again.`,
   } as const;
   const text = texts[kind];
   const blocks: unknown[] = [section(escapeMrkdwn(text).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>'))];
