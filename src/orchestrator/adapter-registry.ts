@@ -4,6 +4,7 @@ import { createGitHubAdapter, GITHUB_ENTITLEMENT_TYPES } from '../../adapters/gi
 import { createGitLabAdapter, GITLAB_ENTITLEMENT_TYPES } from '../../adapters/gitlab/index.js';
 import { createGoogleAdapter, GOOGLE_ENTITLEMENT_TYPES } from '../../adapters/google/index.js';
 import { createOktaAdapter, OKTA_ENTITLEMENT_TYPES } from '../../adapters/okta/index.js';
+import { createSlackAdapter, SLACK_ENTITLEMENT_TYPES } from '../../adapters/slack/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
 import type { Adapter, EntitlementType } from '../../adapters/types.js';
 import type { Config, SystemName } from '../config.js';
@@ -32,6 +33,7 @@ const LIVE_ENTITLEMENT_TYPES: Partial<Record<SystemName, EntitlementType[]>> = {
   aws: AWS_ENTITLEMENT_TYPES,
   github: GITHUB_ENTITLEMENT_TYPES,
   gitlab: GITLAB_ENTITLEMENT_TYPES,
+  slack: SLACK_ENTITLEMENT_TYPES,
 };
 
 export class AdapterConfigError extends Error {
@@ -125,6 +127,11 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     if (mode === 'live' && name === 'gitlab') {
       adapters.set('gitlab', createGitLabAdapter({ url: config.env.GITLAB_URL, token: config.env.GITLAB_TOKEN!, group: config.env.GITLAB_GROUP }));
       dependencies.gitlab = [];
+      continue;
+    }
+    if (mode === 'live' && name === 'slack') {
+      adapters.set('slack', createSlackAdapter({ token: config.env.SLACK_PROVISIONING_TOKEN!, apiUrl: config.env.SLACK_API_URL, scimToken: config.env.SLACK_SCIM_TOKEN }));
+      dependencies.slack = [];
       continue;
     }
     if (mode === 'live') {

@@ -241,7 +241,8 @@ async function read(_deps: ExecuteDeps, ctx: Context, outcome: string): Promise<
       if (!seen || seen.status === 'suspended') return { kind: 'not-visible', outcome, what: `the ${op.system} account of ${ctx.email} is not active` };
       return { kind: 'done', state: seen.status === 'pending' ? 'applied' : 'verified', outcome };
     }
-    if (seen && seen.status !== 'suspended') return { kind: 'not-visible', outcome, what: `the ${op.system} account of ${ctx.email} is still active after suspension` };
+    // Only an active account is still a way in (an invitation never accepted is not).
+    if (seen && seen.status === 'active') return { kind: 'not-visible', outcome, what: `the ${op.system} account of ${ctx.email} is still active after suspension` };
     return { kind: 'done', state: 'verified', outcome };
   }
   const account = ctx.known ?? (await adapter.findAccount(ctx.who));

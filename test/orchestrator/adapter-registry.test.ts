@@ -72,6 +72,11 @@ describe('adapter registry', () => {
     expect(github.get('github').describe()).toMatchObject({ mode: 'live', displayName: 'GitHub (acme)' });
     const gitlab = createAdapterRegistry(loadConfig({ GITLAB_TOKEN: 'glpat-x', GITLAB_URL: 'https://gitlab.acme.dev' }), { sql: handle.pool });
     expect(gitlab.get('gitlab').describe()).toMatchObject({ mode: 'live', system: 'gitlab' });
+    // The ChatOps bot token alone does not make Slack a live target; the provisioning token does.
+    const bot = createAdapterRegistry(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bot' }), { sql: handle.pool });
+    expect(bot.get('slack').describe().mode).toBe('sandbox');
+    const slack = createAdapterRegistry(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bot', SLACK_PROVISIONING_TOKEN: 'xoxb-bot' }), { sql: handle.pool });
+    expect(slack.get('slack').describe()).toMatchObject({ mode: 'live', system: 'slack' });
   });
 
   it('manages MANUAL_SYSTEMS without an adapter, keeping their order; manual is always by hand', async () => {
