@@ -20,6 +20,7 @@ import { buildPolicySet, formatPolicyError, loadPolicies, type PolicySet } from 
 import { createSlackEdge, type SlackEdge } from './slack/app.js';
 import { registerAccessHandlers } from './slack/access-handlers.js';
 import { createSlackDirectory } from './slack/directory.js';
+import { registerDriftHandlers } from './slack/drift-handlers.js';
 import { registerManualTaskActions } from './slack/manual-task-actions.js';
 import { createNotifier, type Notifier } from './slack/notifier.js';
 
@@ -93,6 +94,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     const directory = createSlackDirectory(database.db, slack.client);
     if (slack.app) {
       registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
+      registerDriftHandlers(slack.app, { db: database.db, boss, adapters, log });
       registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel });
     }
 
@@ -101,7 +103,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       const perMinute = config.rateLimits[system];
       await bucket.configure(system, perMinute ? { requestsPerMinute: perMinute } : adapters.get(system).describe().defaultRateLimit);
     }
-    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
+    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, driftChannel: config.slack.driftChannel, driftSchedule: config.driftSchedule, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
 
     let draining = false;
     const router = new Router();

@@ -163,6 +163,24 @@ export const envSchema = z.object({
     .describe('systems handled by people, not an API: their operations become tasks in the IT channel (e.g. salesforce)'),
   APPROVAL_REMINDER: duration('4h').default('4h').describe('how long an approval may wait before its approver is reminded (and the next approver of an "any" step asked too)'),
   APPROVAL_TIMEOUT: duration('3d').default('3d').describe('how long a request may wait for a decision before it times out'),
+  DRIFT_SCHEDULE: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      // "0 * * * *" for every system, or per system: "0 * * * *; github=0 */6 * * *; okta=*/30 * * * *".
+      const out: Record<string, string> = { '*': '0 * * * *' };
+      for (const part of (raw ?? '').split(';').map((p) => p.trim()).filter(Boolean)) {
+        const match = /^(?:([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)?)\s*=\s*)?(.+)$/.exec(part)!;
+        const cron = match[2]!.trim();
+        if (cron !== 'off' && cron.split(/\s+/).length !== 5) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not a cron expression of 5 fields (e.g. "0 * * * *"), "off", or <system>=<cron>` });
+          continue;
+        }
+        out[match[1] ?? '*'] = cron;
+      }
+      return out;
+    })
+    .describe('when drift scans run: a cron for every system, and/or <system>=<cron> (or off), separated by ";"; default hourly'),
   IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
   DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
   ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
@@ -241,6 +259,8 @@ export interface Config {
   leaverSlaMs: number;
   approvalReminderMs: number;
   approvalTimeoutMs: number;
+  /** system (or '*') → cron, or 'off'. */
+  driftSchedule: Record<string, string>;
   /** requests/minute per system, overriding the adapters' defaults. */
   rateLimits: Record<string, number>;
   /** Systems whose operations are tasks for people (always includes `manual`). */
@@ -382,6 +402,7 @@ export function loadConfig(
     leaverSlaMs: durationToMs(env.LEAVER_SLA),
     approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
     approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
+    driftSchedule: env.DRIFT_SCHEDULE,
     rateLimits: env.RATE_LIMITS,
     manualSystems: [...new Set(['manual', ...env.MANUAL_SYSTEMS])].filter((s) => systems[s as SystemName] !== 'disabled'),
     allowSandbox: env.ALLOW_SANDBOX,

@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { MigrationError } from '../db/migrate.js';
 import { accessCommand } from './access.js';
 import { tasksDoneCommand, tasksListCommand } from './tasks.js';
+import { driftCommand } from './drift.js';
 import { auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { importCommand } from './import.js';
@@ -94,6 +95,13 @@ export function buildProgram(): Command {
       .argument('<entitlement>', 'an entitlement URI of a sandboxed system, e.g. github:repo:acme/secrets#admin')
       .action((email: string, entitlement: string) => sandboxCommand(action, email, entitlement));
   }
+
+  program
+    .command('drift')
+    .description('run a drift scan now: access changed outside Gatehouse, classified missing (granted again), extra, orphan or level, and handled as the policies say')
+    .option('--system <system>', 'scan only this system')
+    .option('--format <format>', 'table or json', 'table')
+    .action(driftCommand);
 
   const tasks = program
     .command('tasks')

@@ -251,6 +251,78 @@ export interface SlackUsersTable {
   fetched_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export type DriftClass = 'missing' | 'extra' | 'orphan' | 'level';
+export type DriftAction = 'regranted' | 'alerted' | 'revoked' | 'ignored';
+
+export interface DriftScansTable {
+  id: Generated<number>;
+  system: string;
+  started_at: CreatedAt;
+  finished_at: Timestamp | null;
+  memberships: Generated<number>;
+  accounts: Generated<number>;
+  error: string | null;
+}
+
+export interface DriftObservationsTable {
+  scan_id: number;
+  entitlement: string;
+  account_id: string;
+  login: string | null;
+  email: string | null;
+  employee_id: string | null;
+}
+
+export interface DriftAccountsTable {
+  scan_id: number;
+  account_id: string;
+  login: string | null;
+  email: string | null;
+  employee_id: string | null;
+  status: string;
+}
+
+export interface DriftItemsTable {
+  id: Generated<number>;
+  system: string;
+  class: DriftClass;
+  entitlement: string;
+  account_id: string;
+  login: string | null;
+  email: string | null;
+  person_id: string | null;
+  expected: string | null;
+  action: DriftAction;
+  status: ColumnType<'open' | 'resolved' | 'revoking' | 'kept', 'open' | 'resolved' | 'revoking' | 'kept' | undefined, 'open' | 'resolved' | 'revoking' | 'kept'>;
+  first_seen: CreatedAt;
+  last_seen: ColumnType<Date, Date | string | undefined, Date | string>;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+}
+
+export interface DriftExceptionsTable {
+  id: Generated<number>;
+  system: string;
+  entitlement: string;
+  account_id: string;
+  person_id: string | null;
+  item_id: number | null;
+  reason: string;
+  created_by: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp | null;
+  ended_at: Timestamp | null;
+}
+
+export interface DriftAlertsTable {
+  id: Generated<number>;
+  channel: string;
+  ts: string | null;
+  digest: string;
+  posted_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   people: PeopleTable;
   person_events: PersonEventsTable;
@@ -270,6 +342,12 @@ export interface Database {
   request_messages: RequestMessagesTable;
   slack_users: SlackUsersTable;
   contractor_notices: ContractorNoticesTable;
+  drift_scans: DriftScansTable;
+  drift_observations: DriftObservationsTable;
+  drift_accounts: DriftAccountsTable;
+  drift_items: DriftItemsTable;
+  drift_exceptions: DriftExceptionsTable;
+  drift_alerts: DriftAlertsTable;
 }
 
 export type Person = Selectable<PeopleTable>;

@@ -6,6 +6,7 @@ import type { PersonRecord } from '../people/person-record.js';
 import type { SlackDirectory } from '../slack/directory.js';
 import { alertMessage, contractorNoticeMessage, manualTaskMessage, operationLogMessage, reportReadyMessage, runSummaryMessage, welcomeMessage } from '../slack/messages/orchestrator.js';
 import type { Notifier } from '../slack/notifier.js';
+import { deliverDriftAlert } from '../drift/alert.js';
 import { deliverRequestNotification, REQUEST_NOTIFICATIONS, type RequestNotification } from '../requests/notifications.js';
 import { QUEUES } from './queue.js';
 import type { RunSummary } from './run-state.js';
@@ -19,6 +20,7 @@ export type Notification =
   | { type: 'report-ready'; runId: string }
   | { type: 'welcome'; personId: string }
   | { type: 'contractor-notice'; personId: string; daysBefore: number; endDate: string }
+  | { type: 'drift-alert'; scanId: number }
   | RequestNotification;
 
 /**
@@ -35,7 +37,9 @@ export async function notify(db: Db, boss: PgBoss, notification: Notification): 
           ? `report-ready-${notification.runId}`
           : notification.type === 'welcome'
             ? `welcome-${notification.personId}`
-            : notification.type === 'contractor-notice'
+            : notification.type === 'drift-alert'
+              ? `drift-alert-${notification.scanId}`
+              : notification.type === 'contractor-notice'
               ? `contractor-${notification.personId}-${notification.endDate}-${notification.daysBefore}`
         : 'alertId' in notification
           ? `${notification.type}-${notification.alertId}`
@@ -50,6 +54,8 @@ export interface NotificationDeps {
   log: Logger;
   /** To queue the follow-up messages of a run (manager, new hire); without it they are skipped. */
   boss?: PgBoss;
+  /** Where drift alerts go (DRIFT_CHANNEL); IT_CHANNEL when unset. */
+  driftChannel?: string;
   /** Finds managers and new hires in Slack by email; without it, DMs to them are skipped. */
   directory?: SlackDirectory;
 }
@@ -86,6 +92,10 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
       await deps.boss.send(QUEUES.notify.name, { type: 'report-ready', runId: run.id }, { singletonKey: `report-ready-${run.id}` });
       await deps.boss.send(QUEUES.notify.name, { type: 'welcome', personId: run.person_id }, { singletonKey: `welcome-${run.person_id}` });
     }
+    return;
+  }
+  if (notification.type === 'drift-alert') {
+    await deliverDriftAlert({ db: deps.db, notifier: deps.notifier, channel: deps.driftChannel ?? deps.itChannel });
     return;
   }
   if (notification.type === 'contractor-notice') {

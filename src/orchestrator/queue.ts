@@ -36,6 +36,8 @@ export const QUEUES = {
   requestExpiry: { name: 'request-expiry', retryLimit: 5, retryBackoff: true, retryDelay: 5, expireInSeconds: 60, notify: false },
   /** Once a minute: expiries, approval reminders and time-outs. */
   requestSweep: { name: 'request-sweep', retryLimit: 0, expireInSeconds: 60, notify: false },
+  /** A drift scan of one system ({ system }), on its cron (DRIFT_SCHEDULE) or `gatehouse drift`. */
+  driftScan: { name: 'drift-scan', retryLimit: 2, retryBackoff: true, retryDelay: 60, expireInSeconds: 3600, notify: true },
   /** Once a minute: leavers' runs that have missed LEAVER_SLA. */
   leaverSla: { name: 'leaver-sla', retryLimit: 0, expireInSeconds: 60, notify: false },
 } as const satisfies Record<string, Queue>;

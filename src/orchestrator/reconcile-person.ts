@@ -84,6 +84,14 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     const requests = plan.active
       ? await trx.selectFrom('access_requests').select(['id', 'entitlement', 'state', 'expires_at']).where('person_id', '=', personId).where('state', 'in', LIVE_STATES).execute()
       : [];
+    // Drift exceptions people accepted ("keep as exception"), until they expire.
+    if (plan.active) {
+      const exceptions = await trx.selectFrom('drift_exceptions').select(['id', 'entitlement', 'expires_at']).where('person_id', '=', personId).where('ended_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).execute();
+      for (const e of exceptions) {
+        if (e.entitlement === `${systemOf(e.entitlement)}:account` || !deps.adapters.manages(systemOf(e.entitlement))) continue;
+        desired.push({ entitlement: e.entitlement, source: `exception:${e.id}`, expiresAt: e.expires_at?.toISOString() ?? null, critical: false });
+      }
+    }
     for (const r of requests) {
       if (r.expires_at && r.expires_at <= now) continue;
       if (!deps.adapters.manages(systemOf(r.entitlement))) continue;

@@ -8,6 +8,8 @@ import type { AdapterRegistry } from './adapter-registry.js';
 import { type ExecuteDeps, executeOperation } from './execute-operation.js';
 import { type SweepSettings, sweepRequests } from '../requests/lifecycle.js';
 import { endRequests } from '../requests/service.js';
+import { expireDriftExceptions } from '../drift/decisions.js';
+import { scanSystem } from '../drift/scan.js';
 import { checkLeaverSla } from './leaver-sla.js';
 import { deliverNotification, type Notification } from './notifications.js';
 import { QUEUES } from './queue.js';
@@ -26,6 +28,10 @@ export interface WorkerDeps {
   leaverSlaMs: number;
   /** Finds managers and new hires in Slack, for their DMs. */
   directory?: SlackDirectory;
+  /** DRIFT_CHANNEL, when it differs from the IT channel. */
+  driftChannel?: string;
+  /** system (or '*') → cron or 'off', for drift scans. */
+  driftSchedule?: Record<string, string>;
   /** Approval reminders and time-outs for the request sweep. */
   requests?: SweepSettings;
   /** Operation workers in this process; one more is reserved for leavers. */
@@ -63,7 +69,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   // Messages for the IT channel: a failed post is retried by pg-boss (Slack down is not lost work).
   // One message per job, so a message Slack refuses is retried alone, and never re-posts others.
   await deps.boss.work<Notification>(QUEUES.notify.name, { localConcurrency: 3, ...polling }, async ([job]) => {
-    await deliverNotification({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel, log, boss: deps.boss, directory: deps.directory }, job!.data);
+    await deliverNotification({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel, driftChannel: deps.driftChannel, log, boss: deps.boss, directory: deps.directory }, job!.data);
   });
 
   // A time-bound request's timer, and every minute the sweep that catches lost timers.
@@ -72,9 +78,20 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   });
   await deps.boss.schedule(QUEUES.requestSweep.name, '* * * * *');
   await deps.boss.work(QUEUES.requestSweep.name, polling, async () => {
-    const result = await sweepRequests(deps, deps.requests ?? { approvalReminderMs: 4 * 3_600_000, approvalTimeoutMs: 3 * 86_400_000 });
+    const result = { ...(await sweepRequests(deps, deps.requests ?? { approvalReminderMs: 4 * 3_600_000, approvalTimeoutMs: 3 * 86_400_000 })), driftExceptionsEnded: await expireDriftExceptions(deps) };
     if (Object.values(result).some((n) => n > 0)) log.info(result, 'request sweep');
   });
+
+  // Drift scans: one schedule per system (DRIFT_SCHEDULE), keyed by system on one queue.
+  await deps.boss.work<{ system: string }>(QUEUES.driftScan.name, { localConcurrency: 1, ...polling }, async ([job]) => {
+    const result = await scanSystem(deps, job!.data.system);
+    log.info({ system: result.system, memberships: result.memberships, accounts: result.accounts, items: result.items.length, skipped: result.skipped }, 'drift scan');
+  });
+  for (const system of deps.adapters.systems()) {
+    const cron = deps.driftSchedule?.[system] ?? deps.driftSchedule?.['*'] ?? '0 * * * *';
+    if (cron === 'off' || !deps.adapters.get(system).listMembers) await deps.boss.unschedule(QUEUES.driftScan.name, system);
+    else await deps.boss.schedule(QUEUES.driftScan.name, cron, { system }, { key: system });
+  }
 
   // Every minute, on whichever replica pg-boss's scheduler picks.
   await deps.boss.schedule(QUEUES.leaverSla.name, '* * * * *');

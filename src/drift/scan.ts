@@ -1,0 +1,271 @@
+import { sql } from 'kysely';
+import type { PgBoss } from 'pg-boss';
+import type { Adapter } from '../../adapters/types.js';
+import { appendAudit } from '../audit/append-audit.js';
+import { bossOnTransaction } from '../db/boss-transaction.js';
+import type { Db } from '../db/database.js';
+import type { DriftAction, DriftClass } from '../db/schema.js';
+import type { AdapterRegistry } from '../orchestrator/adapter-registry.js';
+import { notify } from '../orchestrator/notifications.js';
+import { QUEUES } from '../orchestrator/queue.js';
+import { runPriority } from '../orchestrator/run-state.js';
+import { systemOf } from '../plan/operation-graph.js';
+import type { DriftMode, PolicySet } from '../policy/index.js';
+
+export interface DriftDeps {
+  db: Db;
+  boss: PgBoss;
+  adapters: AdapterRegistry;
+  policies: PolicySet;
+  now?: () => Date;
+}
+
+export interface DriftItem {
+  id: number;
+  system: string;
+  class: DriftClass;
+  email: string | null;
+  entitlement: string;
+  accountId: string;
+  expected: string | null;
+  action: DriftAction;
+}
+
+export interface ScanResult {
+  system: string;
+  scanId: number | null;
+  memberships: number;
+  accounts: number;
+  items: DriftItem[];
+  /** Why the system was not scanned (no listMembers), or what failed. */
+  skipped?: string;
+}
+
+const resourceOf = (entitlement: string) => (entitlement.includes('#') ? entitlement.slice(0, entitlement.lastIndexOf('#')) : entitlement);
+const BATCH = 1_000;
+
+/**
+ * The entitlements of one system Gatehouse manages: every one named in a policy (granted or
+ * requestable), held through Gatehouse, or requested; for a resource with ranked levels, every
+ * level of it, so a level changed by hand is seen. Unmanaged resources are left alone.
+ */
+export async function managedEntitlements(deps: DriftDeps, system: string, adapter: Adapter): Promise<string[]> {
+  const named = new Set<string>();
+  for (const policy of deps.policies.policies) {
+    for (const g of policy.grants) named.add(g.entitlement);
+    for (const r of policy.requestable) named.add(r.entitlement);
+  }
+  for (const row of await deps.db.selectFrom('grants').select('entitlement').distinct().where('system', '=', system).execute()) named.add(row.entitlement);
+  for (const row of await deps.db.selectFrom('access_requests').select('entitlement').distinct().execute()) named.add(row.entitlement);
+  const mine = [...named].filter((e) => systemOf(e) === system && e !== `${system}:account`);
+  const types = adapter.describe().entitlementTypes;
+  const out = new Set(mine);
+  for (const e of mine) {
+    let parsed;
+    try {
+      parsed = adapter.parseEntitlement(e);
+    } catch {
+      continue;
+    }
+    const type = types.find((t) => t.type === parsed.type);
+    if (type?.ranked && Array.isArray(type.levels)) for (const level of type.levels) out.add(`${resourceOf(e)}#${level}`);
+  }
+  return [...out].sort();
+}
+
+/** What the policies say to do about extra access to a resource: the first policy naming it decides; alert by default. */
+function driftModeFor(policies: PolicySet, entitlement: string): DriftMode {
+  const resource = resourceOf(entitlement);
+  for (const policy of policies.policies) {
+    for (const g of policy.grants) if (resourceOf(g.entitlement) === resource) return g.drift;
+  }
+  for (const policy of policies.policies) if (policy.requestable.some((r) => resourceOf(r.entitlement) === resource)) return policy.drift;
+  return 'alert';
+}
+
+/** Reconciles a person at drift priority (coalesced with a reconcile already queued). */
+async function reconcileForDrift(db: Db, boss: PgBoss, personId: string): Promise<void> {
+  await boss.send(QUEUES.reconcilePerson.name, { personId, reason: 'drift' }, { db: bossOnTransaction(db as never), singletonKey: personId, priority: runPriority('drift') });
+}
+
+/**
+ * Scans one system: streams who holds each managed entitlement (and every account, for orphans)
+ * into Postgres page by page, compares the sets in SQL with what Gatehouse applied (grants) and the
+ * exceptions people accepted, and acts: missing access is granted again, extra access is alerted,
+ * revoked or ignored as its policy says (`drift:`), orphans and level mismatches are alerted. An
+ * item still open from an earlier scan is the same item (not a new alert); one no longer seen is
+ * resolved.
+ */
+export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanResult> {
+  const now = deps.now?.() ?? new Date();
+  const adapter = deps.adapters.get(system);
+  if (!adapter.listMembers) return { system, scanId: null, memberships: 0, accounts: 0, items: [], skipped: `${system} cannot list who holds an entitlement (no listMembers), so it is not scanned` };
+  const managed = await managedEntitlements(deps, system, adapter);
+  const scan = await deps.db.insertInto('drift_scans').values({ system, started_at: now }).returning('id').executeTakeFirstOrThrow();
+  const scanId = scan.id;
+  let memberships = 0;
+  let accounts = 0;
+  try {
+    let batch: { scan_id: number; entitlement: string; account_id: string; login: string | null; email: string | null; employee_id: string | null }[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await deps.db.insertInto('drift_observations').values(batch).execute();
+      memberships += batch.length;
+      batch = [];
+    };
+    for (const entitlement of managed) {
+      for await (const member of adapter.listMembers(entitlement)) {
+        batch.push({ scan_id: scanId, entitlement, account_id: member.id, login: member.login ?? null, email: member.email?.toLowerCase() ?? null, employee_id: member.employeeId ?? null });
+        if (batch.length >= BATCH) await flush();
+      }
+    }
+    await flush();
+    if (adapter.listAccounts) {
+      let rows: { scan_id: number; account_id: string; login: string | null; email: string | null; employee_id: string | null; status: string }[] = [];
+      for await (const account of adapter.listAccounts()) {
+        rows.push({ scan_id: scanId, account_id: account.id, login: account.login ?? null, email: account.email?.toLowerCase() ?? null, employee_id: account.employeeId ?? null, status: account.status });
+        if (rows.length >= BATCH) {
+          await deps.db.insertInto('drift_accounts').values(rows).execute();
+          accounts += rows.length;
+          rows = [];
+        }
+      }
+      if (rows.length > 0) await deps.db.insertInto('drift_accounts').values(rows).execute();
+      accounts += rows.length;
+    }
+  } catch (error) {
+    await deps.db.updateTable('drift_scans').set({ finished_at: new Date(), error: (error as Error).message.slice(0, 1000) }).where('id', '=', scanId).execute();
+    throw error;
+  }
+
+  const found = await classify(deps.db, { system, scanId, managed, now, accountsScanned: Boolean(adapter.listAccounts) });
+  const items: DriftItem[] = [];
+  await deps.db.transaction().execute(async (trx) => {
+    const db = trx as unknown as Db;
+    for (const f of found) {
+      let action: DriftAction = 'alerted';
+      if (f.class === 'missing') action = 'regranted';
+      else if (f.class === 'extra') {
+        const mode = driftModeFor(deps.policies, f.entitlement);
+        action = mode === 'ignore' ? 'ignored' : mode === 'revoke' && f.person_id ? 'revoked' : 'alerted';
+      }
+      const existing = await trx.selectFrom('drift_items').select(['id', 'action']).where('system', '=', system).where('class', '=', f.class).where('entitlement', '=', f.entitlement).where('account_id', '=', f.account_id).where('status', 'in', ['open', 'revoking']).executeTakeFirst();
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        await trx.updateTable('drift_items').set({ last_seen: now, email: f.email, person_id: f.person_id }).where('id', '=', id).execute();
+        action = existing.action;
+      } else {
+        id = (
+          await trx
+            .insertInto('drift_items')
+            .values({ system, class: f.class, entitlement: f.entitlement, account_id: f.account_id, login: f.login, email: f.email, person_id: f.person_id, expected: f.expected, action, status: action === 'revoked' ? 'revoking' : 'open', first_seen: now, last_seen: now })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
+        await appendAudit(trx, { actor: 'system', action: `drift.${f.class}`, subject: f.email ?? f.account_id, entitlement: f.entitlement, reason: `drift:${id}`, result: action, detail: { system, scanId, accountId: f.account_id, expected: f.expected } });
+        if (action === 'regranted' && f.person_id) {
+          // Gatehouse's record says it is there; the system says not: grant it again.
+          await trx.updateTable('grants').set({ status: 'failed', last_error: `missing in ${system}: removed outside Gatehouse (drift ${id})`, updated_at: now }).where('person_id', '=', f.person_id).where('entitlement', '=', f.entitlement).execute();
+          await reconcileForDrift(db, deps.boss, f.person_id);
+        }
+        if (action === 'revoked' && f.person_id) await revokeThroughOrchestrator(db, deps.boss, { id, system, entitlement: f.entitlement, personId: f.person_id, now });
+      }
+      items.push({ id, system, class: f.class, email: f.email, entitlement: f.entitlement, accountId: f.account_id, expected: f.expected, action });
+    }
+    // Open items this scan no longer sees were fixed (by hand, or by us).
+    const seen = items.map((i) => i.id);
+    await trx
+      .updateTable('drift_items')
+      .set({ status: 'resolved', decided_at: now })
+      .where('system', '=', system)
+      .where('status', 'in', ['open', 'revoking'])
+      .where('id', 'not in', seen.length > 0 ? seen : [-1])
+      .execute();
+    await trx.updateTable('drift_scans').set({ finished_at: new Date(), memberships, accounts }).where('id', '=', scanId).execute();
+    // Keep only this system's latest observations.
+    await trx.deleteFrom('drift_scans').where('system', '=', system).where('id', '<', scanId).execute();
+    if (items.some((i) => i.action === 'alerted')) await notify(db, deps.boss, { type: 'drift-alert', scanId });
+  });
+  return { system, scanId, memberships, accounts, items };
+}
+
+/** Extra access a person should not have: recorded as held, then the orchestrator revokes what nothing justifies. */
+export async function revokeThroughOrchestrator(db: Db, boss: PgBoss, input: { id: number; system: string; entitlement: string; personId: string; now: Date }): Promise<void> {
+  await db
+    .insertInto('grants')
+    .values({ person_id: input.personId, entitlement: input.entitlement, system: input.system, status: 'verified', source: `drift:${input.id}`, updated_at: input.now })
+    .onConflict((oc) => oc.columns(['person_id', 'entitlement']).doUpdateSet({ status: 'verified', source: `drift:${input.id}`, updated_at: input.now }))
+    .execute();
+  await reconcileForDrift(db, boss, input.personId);
+}
+
+interface Found {
+  class: DriftClass;
+  entitlement: string;
+  account_id: string;
+  login: string | null;
+  email: string | null;
+  person_id: string | null;
+  expected: string | null;
+}
+
+/** The set comparison, in SQL: observed members against what Gatehouse holds, less accepted exceptions. */
+async function classify(db: Db, input: { system: string; scanId: number; managed: string[]; now: Date; accountsScanned: boolean }): Promise<Found[]> {
+  const { system, scanId, managed, now } = input;
+  if (managed.length === 0 && !input.accountsScanned) return [];
+  const { rows } = await sql<Found>`
+    with expected as (
+      select g.entitlement, g.person_id, lower(p.email) as email, a.external_id as account_id
+        from grants g
+        join people p on p.id = g.person_id
+        left join accounts a on a.person_id = g.person_id and a.system = g.system
+       where g.system = ${system} and g.status in ('verified', 'applied') and g.entitlement = any(${managed}::text[])
+    ),
+    observed as (
+      select o.entitlement, o.account_id, o.login, o.email,
+             coalesce(acc.person_id, pe.id) as person_id, coalesce(lower(pa.email), o.email) as person_email
+        from drift_observations o
+        left join accounts acc on acc.system = ${system} and acc.external_id = o.account_id
+        left join people pa on pa.id = acc.person_id
+        left join people pe on acc.person_id is null and lower(pe.email) = o.email
+       where o.scan_id = ${scanId}
+    ),
+    excepted as (
+      select entitlement, account_id from drift_exceptions
+       where system = ${system} and ended_at is null and (expires_at is null or expires_at > ${now})
+    ),
+    unexpected as (
+      select o.* from observed o
+       where not exists (select 1 from expected e where e.entitlement = o.entitlement and (e.account_id = o.account_id or (e.account_id is null and e.email = o.email)))
+         and not exists (select 1 from excepted x where x.entitlement = o.entitlement and x.account_id = o.account_id)
+    ),
+    level as (
+      select u.*, e.entitlement as expected from unexpected u
+        join expected e on split_part(e.entitlement, '#', 1) = split_part(u.entitlement, '#', 1) and e.entitlement <> u.entitlement and u.entitlement like '%#%'
+                       and (e.account_id = u.account_id or (e.account_id is null and e.email = u.email))
+    )
+    select 'level' as class, entitlement, account_id, login, person_email as email, person_id, expected from level
+    union all
+    select 'extra', u.entitlement, u.account_id, u.login, u.person_email, u.person_id, null from unexpected u
+     where not exists (select 1 from level l where l.entitlement = u.entitlement and l.account_id = u.account_id)
+    union all
+    select 'missing', e.entitlement, coalesce(e.account_id, ''), null, e.email, e.person_id, null from expected e
+     where not exists (select 1 from observed o where o.entitlement = e.entitlement and (o.account_id = e.account_id or (e.account_id is null and o.email = e.email)))
+       and not exists (select 1 from level l where l.expected = e.entitlement and (l.account_id = e.account_id or (e.account_id is null and l.email = e.email)))
+    union all
+    select 'orphan', ${`${system}:account`}, d.account_id, d.login, d.email, null, null from drift_accounts d
+     where d.scan_id = ${scanId} and d.status <> 'suspended'
+       and not exists (select 1 from accounts a join people p on p.id = a.person_id where a.system = ${system} and a.external_id = d.account_id and p.status <> 'terminated')
+       and not exists (select 1 from people p where p.status <> 'terminated' and ((d.email is not null and lower(p.email) = d.email) or (d.employee_id is not null and p.employee_id = d.employee_id)))
+       and not exists (select 1 from excepted x where x.entitlement = ${`${system}:account`} and x.account_id = d.account_id)
+    order by 1, 2, 3`.execute(db);
+  return rows;
+}
+
+/** Every managed system that can be scanned, one after another. */
+export async function scanAll(deps: DriftDeps, systems?: string[]): Promise<ScanResult[]> {
+  const results: ScanResult[] = [];
+  for (const system of systems ?? deps.adapters.systems()) results.push(await scanSystem(deps, system));
+  return results;
+}

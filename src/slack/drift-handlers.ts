@@ -1,0 +1,50 @@
+import type { App } from '@slack/bolt';
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../db/database.js';
+import { keepDriftItem, revokeDriftItem } from '../drift/decisions.js';
+import type { Logger } from '../log.js';
+import type { AdapterRegistry } from '../orchestrator/adapter-registry.js';
+import { notify } from '../orchestrator/notifications.js';
+import { parseDuration } from '../requests/command.js';
+import { DRIFT_ACTION, DRIFT_VIEW, keepExceptionModal } from './messages/drift.js';
+
+/**
+ * The drift alert's buttons: Revoke (through the orchestrator, or the adapter for an account
+ * nobody owns) and Keep as exception (a modal for the reason and an optional expiry). The rules
+ * are in src/drift/decisions.ts; this turns clicks into those calls and refreshes the alert.
+ */
+export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; adapters: AdapterRegistry; log: Logger }): void {
+  const refresh = () => deps.db.transaction().execute((trx) => notify(trx as unknown as Db, deps.boss, { type: 'drift-alert', scanId: 0 }));
+
+  app.action(DRIFT_ACTION.revoke, async ({ ack, body, action, respond }) => {
+    await ack();
+    const itemId = Number('value' in action ? action.value : NaN);
+    try {
+      const result = await revokeDriftItem(deps, itemId, `slack:${body.user.id}`);
+      await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+      if (result.ok) await refresh();
+    } catch (error) {
+      deps.log.error({ err: error, itemId }, 'drift revoke failed');
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `Gatehouse could not revoke drift item #${itemId} (${(error as Error).message}); try again.` });
+    }
+  });
+
+  app.action(DRIFT_ACTION.keep, async ({ ack, body, action, client }) => {
+    await ack();
+    const itemId = Number('value' in action ? action.value : NaN);
+    const item = await deps.db.selectFrom('drift_items').select(['entitlement', 'email', 'account_id']).where('id', '=', itemId).executeTakeFirst();
+    if (!item) return;
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: keepExceptionModal(itemId, { entitlement: item.entitlement, who: item.email ?? item.account_id }) as never });
+  });
+
+  app.view(DRIFT_VIEW, async ({ ack, view, body }) => {
+    const { itemId } = JSON.parse(view.private_metadata || '{}') as { itemId?: number };
+    const reason = view.state.values.reason?.reason?.value ?? '';
+    const expiryText = view.state.values.expiry?.expiry?.value?.trim() ?? '';
+    const expiry = expiryText ? parseDuration(expiryText) : null;
+    if (expiryText && !expiry) return void (await ack({ response_action: 'errors', errors: { expiry: `"${expiryText.slice(0, 30)}" is not a duration: write it as 7d, 2w or 12h` } }));
+    const result = await keepDriftItem(deps, { itemId: Number(itemId), actor: `slack:${body.user.id}`, reason, expiresAt: expiry ? new Date(Date.now() + expiry.ms) : null });
+    if (!result.ok) return void (await ack({ response_action: 'errors', errors: { reason: result.message } }));
+    await ack();
+  });
+}
