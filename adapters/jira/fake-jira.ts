@@ -78,6 +78,8 @@ export class FakeJira {
   readonly requests: string[] = [];
   /** Called with each request before it is answered: lets a test change state mid-call (a race). */
   onRequest: ((line: string) => void) | undefined;
+  /** The Authorization header of the last request (basic auth: email and API token). */
+  lastAuthorization: string | null = null;
   pageSize: number;
   /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
   stallMs = 3_000;
@@ -123,7 +125,8 @@ export class FakeJira {
     for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
       scope.intercept(/^\/rest\/api\/3\/.*/, method).reply(async (request: unknown) => {
         // nock 15 passes the intercepted fetch Request as the only argument.
-        const req = request as { url: string; text(): Promise<string> };
+        const req = request as { url: string; headers: Headers; text(): Promise<string> };
+        this.lastAuthorization = req.headers.get('authorization');
         const text = await req.text();
         return this.#handle(method, req.url, text === '' ? undefined : JSON.parse(text));
       });

@@ -51,6 +51,7 @@ describe('jira specifics', () => {
     expect(outcome).toBe('applied');
     expect(account).toEqual({ system: 'jira', id: expect.any(String), login: null, email: 'sarah.chen@company.com', employeeId: 'emp_1', status: 'active' });
     expect(fake!.requests).toContain('POST /rest/api/3/user');
+    expect(fake!.lastAuthorization).toBe(`Basic ${Buffer.from('gatehouse@acme.com:ATATT3xTEST').toString('base64')}`);
     expect(fake!.groupsOf(account.id).sort()).toEqual(['jira-servicemanagement-users', 'jira-software-users']);
   });
 
