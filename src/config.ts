@@ -229,6 +229,7 @@ export const envSchema = z.object({
   JIRA_BASE_URL: url('https://acme.atlassian.net'),
   JIRA_EMAIL: optionalString,
   JIRA_API_TOKEN: optionalString,
+  JIRA_ACCESS_GROUPS: optionalString.describe('comma-separated groups that give Jira product access (default jira-software-users): a new account joins them, a leaver is removed from them'),
   SCIM_APPS: scimApps.describe('JSON map of SCIM 2.0 apps: {"figma":{"url":…,"token":…}}'),
 });
 

@@ -3,6 +3,7 @@ import { AWS_ENTITLEMENT_TYPES, createAwsAdapter } from '../../adapters/aws/inde
 import { createGitHubAdapter, GITHUB_ENTITLEMENT_TYPES } from '../../adapters/github/index.js';
 import { createGitLabAdapter, GITLAB_ENTITLEMENT_TYPES } from '../../adapters/gitlab/index.js';
 import { createGoogleAdapter, GOOGLE_ENTITLEMENT_TYPES } from '../../adapters/google/index.js';
+import { createJiraAdapter, JIRA_ENTITLEMENT_TYPES } from '../../adapters/jira/index.js';
 import { createOktaAdapter, OKTA_ENTITLEMENT_TYPES } from '../../adapters/okta/index.js';
 import { createSlackAdapter, SLACK_ENTITLEMENT_TYPES } from '../../adapters/slack/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
@@ -34,6 +35,7 @@ const LIVE_ENTITLEMENT_TYPES: Partial<Record<SystemName, EntitlementType[]>> = {
   github: GITHUB_ENTITLEMENT_TYPES,
   gitlab: GITLAB_ENTITLEMENT_TYPES,
   slack: SLACK_ENTITLEMENT_TYPES,
+  jira: JIRA_ENTITLEMENT_TYPES,
 };
 
 export class AdapterConfigError extends Error {
@@ -132,6 +134,17 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
     if (mode === 'live' && name === 'slack') {
       adapters.set('slack', createSlackAdapter({ token: config.env.SLACK_PROVISIONING_TOKEN!, apiUrl: config.env.SLACK_API_URL, scimToken: config.env.SLACK_SCIM_TOKEN }));
       dependencies.slack = [];
+      continue;
+    }
+    if (mode === 'live' && name === 'jira') {
+      const adapter = createJiraAdapter({
+        baseUrl: config.env.JIRA_BASE_URL!,
+        email: config.env.JIRA_EMAIL!,
+        apiToken: config.env.JIRA_API_TOKEN!,
+        accessGroups: config.env.JIRA_ACCESS_GROUPS?.split(',').map((g) => g.trim()).filter(Boolean),
+      });
+      adapters.set('jira', adapter);
+      dependencies.jira = adapter.describe().dependsOn.filter((d) => config.systems[d as SystemName] !== 'disabled');
       continue;
     }
     if (mode === 'live') {

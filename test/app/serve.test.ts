@@ -138,8 +138,8 @@ describe('gatehouse serve without Slack credentials', () => {
 
   it('refuses to start with credentials for a connector this build does not have', async () => {
     const database = await createTestDatabase();
-    const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' });
-    await expect(startGatehouse(config, createLogger('silent'))).rejects.toThrow(/live jira connector is not part of this build/);
+    const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret' });
+    await expect(startGatehouse(config, createLogger('silent'))).rejects.toThrow(/live salesforce connector is not part of this build/);
   });
 
   it('reports not ready while the database is unreachable', async () => {

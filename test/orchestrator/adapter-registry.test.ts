@@ -66,8 +66,8 @@ describe('adapter registry', () => {
 
   it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
     const { handle } = await createMigratedDatabase();
-    expect(() => createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool })).toThrow(AdapterConfigError);
-    expect(() => createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool })).toThrow(/unset its credentials to run jira in sandbox mode/);
+    expect(() => createAdapterRegistry(loadConfig({ SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret' }), { sql: handle.pool })).toThrow(AdapterConfigError);
+    expect(() => createAdapterRegistry(loadConfig({ SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret' }), { sql: handle.pool })).toThrow(/unset its credentials to run salesforce in sandbox mode/);
     const github = createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x', GITHUB_ORG: 'acme' }), { sql: handle.pool });
     expect(github.get('github').describe()).toMatchObject({ mode: 'live', displayName: 'GitHub (acme)' });
     const gitlab = createAdapterRegistry(loadConfig({ GITLAB_TOKEN: 'glpat-x', GITLAB_URL: 'https://gitlab.acme.dev' }), { sql: handle.pool });
@@ -77,6 +77,8 @@ describe('adapter registry', () => {
     expect(bot.get('slack').describe().mode).toBe('sandbox');
     const slack = createAdapterRegistry(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bot', SLACK_PROVISIONING_TOKEN: 'xoxb-bot' }), { sql: handle.pool });
     expect(slack.get('slack').describe()).toMatchObject({ mode: 'live', system: 'slack' });
+    const jira = createAdapterRegistry(loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.co', JIRA_API_TOKEN: 't' }), { sql: handle.pool });
+    expect(jira.get('jira').describe()).toMatchObject({ mode: 'live', system: 'jira' });
   });
 
   it('manages MANUAL_SYSTEMS without an adapter, keeping their order; manual is always by hand', async () => {
