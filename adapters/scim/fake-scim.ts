@@ -36,6 +36,8 @@ export interface FakeScimOptions {
   filterable?: string[];
   /** PATCH answers 200 with the resource, or 204 No Content (RFC 7644 §3.5.2 allows either). Default 200. */
   patchStatus?: 200 | 204;
+  /** Attributes whose filter the app silently ignores, answering with everything (a broken app; see find()). */
+  ignoresFilterOn?: string[];
 }
 
 interface User {
@@ -102,7 +104,7 @@ export class FakeScim {
   #interceptors: nock.Interceptor[] = [];
 
   constructor(options: FakeScimOptions) {
-    this.options = { pageSize: 3, userGroups: true, filterable: ['userName', 'externalId', 'displayName', 'id'], patchStatus: 200, ...options };
+    this.options = { pageSize: 3, userGroups: true, filterable: ['userName', 'externalId', 'displayName', 'id'], patchStatus: 200, ignoresFilterOn: [], ...options };
     this.base = new URL(options.base.replace(/\/+$/, ''));
     this.basePath = this.base.pathname.replace(/\/+$/, '');
   }
@@ -191,10 +193,15 @@ export class FakeScim {
       if (!parsed) return scimError(400, `The filter "${filter}" is invalid or not supported.`, 'invalidFilter');
       const key = Object.keys(attributes).find((a) => a.toLowerCase() === parsed.attribute.toLowerCase());
       if (!key || !this.options.filterable.some((a) => a.toLowerCase() === key.toLowerCase())) return scimError(400, `Filtering on "${parsed.attribute}" is not supported.`, 'invalidFilter');
+      if (this.options.ignoresFilterOn.includes(key)) return this.#page(url, items, json);
       const exact = caseExact.includes(key);
       const norm = (v: unknown) => (typeof v === 'string' && !exact ? v.toLowerCase() : v);
       matching = items.filter((t) => norm(attributes[key]!(t)) === norm(parsed.value));
     }
+    return this.#page(url, matching, json);
+  }
+
+  #page<T>(url: URL, matching: T[], json: (t: T) => unknown): Reply {
     const startIndex = Math.max(1, Number(url.searchParams.get('startIndex') ?? 1) || 1);
     const asked = url.searchParams.get('count');
     const count = Math.max(0, Math.min(asked === null ? this.options.pageSize : Number(asked) || 0, this.options.pageSize));

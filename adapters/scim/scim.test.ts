@@ -155,6 +155,16 @@ describe('scim: accounts', () => {
     expect((await adapter.findAccount({ employeeId: 'other', email: 'pat.lee@COMPANY.com' }))?.id).toBe(account.id);
   });
 
+  it('never takes a user the app returned for a filter it ignored', async () => {
+    const fake = start('figma', { ignoresFilterOn: ['externalId', 'userName'] });
+    fake.addUser({ userName: 'someone.else@company.com', externalId: 'emp_other' });
+    const adapter = adapterFor('figma');
+    expect(await adapter.findAccount(person)).toBeNull();
+    const { account } = await adapter.ensureAccount(person);
+    expect((await adapter.findAccount(person))?.id).toBe(account.id);
+    expect((await adapter.findAccount({ ...person, employeeId: 'emp_new' }))?.id).toBe(account.id);
+  });
+
   it('a single-word name is sent as givenName alone', async () => {
     const fake = start('figma');
     await adapterFor('figma').ensureAccount({ employeeId: 'e1', email: 'madonna@company.com', firstName: 'Madonna', lastName: null });
