@@ -95,7 +95,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     if (slack.app) {
       registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
       registerDriftHandlers(slack.app, { db: database.db, boss, adapters, log });
-      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel });
+      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel, itAdmins: config.itAdmins });
     }
 
     const bucket = new TokenBucket(database.db);

@@ -181,6 +181,11 @@ export const envSchema = z.object({
       return out;
     })
     .describe('when drift scans run: a cron for every system, and/or <system>=<cron> (or off), separated by ";"; default hourly'),
+  IT_ADMINS: z
+    .string()
+    .optional()
+    .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .describe('Slack user ids and @user-groups who may see anyone\'s history with /access audit'),
   IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
   DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
   ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
@@ -260,6 +265,8 @@ export interface Config {
   leaverSlaMs: number;
   approvalReminderMs: number;
   approvalTimeoutMs: number;
+  /** Slack user ids and @groups allowed to run /access audit. */
+  itAdmins: string[];
   /** system (or '*') → cron, or 'off'. */
   driftSchedule: Record<string, string>;
   /** requests/minute per system, overriding the adapters' defaults. */
@@ -404,6 +411,7 @@ export function loadConfig(
     approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
     approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
     driftSchedule: env.DRIFT_SCHEDULE,
+    itAdmins: env.IT_ADMINS,
     rateLimits: env.RATE_LIMITS,
     manualSystems: [...new Set(['manual', ...env.MANUAL_SYSTEMS])].filter((s) => systems[s as SystemName] !== 'disabled'),
     allowSandbox: env.ALLOW_SANDBOX,

@@ -1,4 +1,7 @@
+import { buildEvidence, evidenceCsv } from '../audit/evidence.js';
 import { verifyAudit } from '../audit/verify-audit.js';
+import { policiesDirFromEnv } from '../config.js';
+import { loadPolicies } from '../policy/index.js';
 import { CliError, EXIT } from './exit.js';
 import { openDatabase } from './open-database.js';
 
@@ -13,6 +16,30 @@ export async function auditVerify(options: { format?: string }): Promise<void> {
       if (options.format === 'json') throw new CliError('', EXIT.failed);
       throw new CliError(`audit log BROKEN at row ${result.brokenAt}: ${result.reason} (${result.rows} rows before it verified)`, EXIT.failed);
     }
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * `gatehouse audit export [--since DATE] [--format csv|json]`: evidence for an auditor, per
+ * person and access: justification, approver, when granted, verified and revoked, with the audit
+ * chain's state. CSV is RFC 4180 with formula-looking values neutralised.
+ */
+export async function auditExport(options: { since?: string; format: string }): Promise<void> {
+  if (options.format !== 'csv' && options.format !== 'json') throw new CliError(`--format must be csv or json, not "${options.format}"`, EXIT.usage);
+  let since: Date | null = null;
+  if (options.since !== undefined) {
+    since = /^\d{4}-\d{2}-\d{2}$/.test(options.since) ? new Date(`${options.since}T00:00:00Z`) : new Date(options.since);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(options.since) || Number.isNaN(since.getTime())) throw new CliError(`--since must be a date such as 2026-01-31 (or an ISO timestamp), not "${options.since}"`, EXIT.usage);
+  }
+  const loaded = await loadPolicies(policiesDirFromEnv()).catch(() => null);
+  const descriptions = new Map((loaded?.policies ?? []).map((p) => [p.name, p.description]));
+  const database = await openDatabase();
+  try {
+    const evidence = await buildEvidence(database.handle.db, { since, policyDescriptions: descriptions });
+    process.stdout.write(options.format === 'json' ? `${JSON.stringify(evidence, null, 2)}\n` : evidenceCsv(evidence));
+    if (!evidence.audit_chain.ok) process.stderr.write(`warning: the audit chain is broken at row ${evidence.audit_chain.broken_at}; run gatehouse audit verify\n`);
   } finally {
     await database.close();
   }

@@ -4,7 +4,7 @@ import { MigrationError } from '../db/migrate.js';
 import { accessCommand } from './access.js';
 import { tasksDoneCommand, tasksListCommand } from './tasks.js';
 import { driftCommand } from './drift.js';
-import { auditVerify } from './audit.js';
+import { auditExport, auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { importCommand } from './import.js';
 import { migrate } from './migrate.js';
@@ -121,6 +121,12 @@ export function buildProgram(): Command {
     .description('recompute the hash chain; exit 1 and name the first broken row if any row was altered or removed')
     .option('--format <format>', 'text or json', 'text')
     .action(auditVerify);
+  audit
+    .command('export')
+    .description('evidence for an auditor: per person, each access with its justification, approver, and when it was granted, verified and revoked')
+    .option('--since <date>', 'only access that changed on or after this date (2026-01-31)')
+    .option('--format <format>', 'csv or json', 'csv')
+    .action(auditExport);
 
   return program;
 }

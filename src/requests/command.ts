@@ -12,6 +12,7 @@ export type AccessCommand =
   | { kind: 'request'; entitlement: string; durationMs: number | null; duration: string | null; reason: string | null }
   | { kind: 'release'; entitlement: string }
   | { kind: 'cancel'; requestId: number }
+  | { kind: 'audit'; slackUserId: string | null; email: string | null }
   | { kind: 'error'; message: string };
 
 export const USAGE = [
@@ -21,6 +22,7 @@ export const USAGE = [
   '`/access pending` — requests waiting on your approval',
   '`/access release <entitlement>` — give time-bound access up now',
   '`/access cancel <request number>` — withdraw a request still waiting for approval',
+  '`/access audit @person` — (IT) the recent history of one person',
   '`/access help` — this list',
 ].join('\n');
 
@@ -35,8 +37,22 @@ export function parseDuration(text: string): { ms: number; canonical: string } |
   return { ms: n * DURATION_MS[unit], canonical: `${n}${unit}` };
 }
 
+/**
+ * Slack escapes what it sends when the command asks it to (should_escape): mentions become
+ * `<@U123|name>`, channels `<#C123|name>`, and &, <, > are entities. Channels and entities are
+ * turned back into what the person typed; user mentions are kept for `audit`.
+ */
+function unescapeSlack(text: string): string {
+  return text
+    .replace(/<#[A-Z0-9]+\|([^>]*)>/g, '#$1')
+    .replace(/<(https?:[^>|]+)(?:\|[^>]*)?>/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
 export function parseAccessCommand(raw: string): AccessCommand {
-  const text = raw.replace(/\s+/g, ' ').trim();
+  const text = unescapeSlack(raw.replace(/\s+/g, ' ').trim());
   if (text === '') return { kind: 'modal' };
   const [first = '', ...rest] = text.split(' ');
   const verb = first.toLowerCase();
@@ -51,6 +67,12 @@ export function parseAccessCommand(raw: string): AccessCommand {
   if (verb === 'cancel') {
     const id = /^#?(\d{1,12})$/.exec(args);
     return id ? { kind: 'cancel', requestId: Number(id[1]) } : { kind: 'error', message: 'say which request to cancel: `/access cancel <request number>`, e.g. `/access cancel 42`' };
+  }
+  if (verb === 'audit') {
+    const mention = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/.exec(args);
+    if (mention) return { kind: 'audit', slackUserId: mention[1]!, email: null };
+    if (/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(args)) return { kind: 'audit', slackUserId: null, email: args.toLowerCase() };
+    return { kind: 'error', message: 'say whose history to show: `/access audit @person` or `/access audit person@company.com`' };
   }
   if (verb !== 'request') {
     return { kind: 'error', message: `"${first.slice(0, 40)}" is not an /access command. Try one of these:\n${USAGE}` };

@@ -1,10 +1,11 @@
 import type { App } from '@slack/bolt';
 import { appendAudit } from '../audit/append-audit.js';
+import { personHistory } from '../audit/evidence.js';
 import type { Logger } from '../log.js';
 import { CONTRACTOR_EXTENSION } from './messages/orchestrator.js';
 import { type AccessCommand, parseAccessCommand, parseDuration, USAGE } from '../requests/command.js';
 import { cancelRequest, decide, endRequests, fileRequest, personForSlackUser, type RequestDeps, requestableFor } from '../requests/service.js';
-import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, mineText, pendingText, requesterFiledText, requestModal, VIEW } from './messages/requests.js';
+import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, historyText, mineText, pendingText, requesterFiledText, requestModal, VIEW } from './messages/requests.js';
 
 /**
  * The `/access` command, the approval buttons, the request and deny modals, the modal's
@@ -12,7 +13,7 @@ import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, mineText, 
  * then calls the request service, which holds every rule; this file only translates between
  * Slack's payloads and those calls.
  */
-export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logger; itChannel: string }): void {
+export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logger; itChannel: string; itAdmins?: string[] }): void {
   const log = deps.log.child({ component: 'slack-access' });
 
   const heldBy = async (personId: string): Promise<HeldGrant[]> =>
@@ -30,12 +31,26 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
       .map((r) => ({ id: r.id, requester: r.requester_slack_id ?? '', entitlement: r.entitlement, durationMs: r.duration_ms === null ? null : Number(r.duration_ms), createdAt: r.created_at }));
   };
 
+  async function isItAdmin(userId: string): Promise<boolean> {
+    for (const admin of deps.itAdmins ?? []) {
+      if (admin === userId) return true;
+      if (admin.startsWith('@') && (await deps.directory.groupMembers(admin))?.includes(userId)) return true;
+    }
+    return false;
+  }
+
   async function run(command: Exclude<AccessCommand, { kind: 'modal' | 'help' | 'error' }>, userId: string): Promise<string> {
     if (command.kind === 'request') {
       const filed = await fileRequest(deps, { slackUserId: userId, entitlement: command.entitlement, durationMs: command.durationMs, justification: command.reason });
       return filed.ok ? requesterFiledText({ id: filed.id, entitlement: filed.entitlement, durationMs: filed.durationMs, autoApproved: filed.autoApproved, approvers: filed.firstApprovers }) : filed.message;
     }
     if (command.kind === 'pending') return pendingText(await waitingOn(userId));
+    if (command.kind === 'audit') {
+      if (!(await isItAdmin(userId))) return 'Only IT (IT_ADMINS) can see someone\'s history; `/access mine` shows yours.';
+      const email = command.email ?? (command.slackUserId ? await deps.directory.emailForId(command.slackUserId) : null);
+      if (!email) return 'Gatehouse cannot see that person\'s email in Slack.';
+      return historyText(email, await personHistory(deps.db, email));
+    }
     if (command.kind === 'cancel') {
       const result = await cancelRequest(deps, command.requestId, userId);
       return result.ok ? `Request #${command.requestId} is cancelled.` : result.message;

@@ -18,6 +18,11 @@ describe('/access command text', () => {
       reason: 'INC-1234 is on fire',
     });
     expect(parseAccessCommand('request github:repo:acme/api#admin for 2 days')).toMatchObject({ durationMs: 2 * 86_400_000, duration: '2d', reason: null });
+    expect(parseAccessCommand('audit <@U0PRIYA|priya>')).toEqual({ kind: 'audit', slackUserId: 'U0PRIYA', email: null });
+    expect(parseAccessCommand('audit Priya@Company.com')).toEqual({ kind: 'audit', slackUserId: null, email: 'priya@company.com' });
+    expect(parseAccessCommand('audit @priya')).toMatchObject({ kind: 'error' });
+    // Slack's escaping undone: a channel link and entities.
+    expect(parseAccessCommand('request slack:channel:general because <#C024BE7LR|general> &amp; ops')).toMatchObject({ reason: '#general & ops' });
     expect(parseAccessCommand('request okta:group:finance because quarter end')).toMatchObject({ entitlement: 'okta:group:finance', durationMs: null, reason: 'quarter end' });
   });
 
@@ -33,8 +38,8 @@ describe('/access command text', () => {
   });
 
   it('never throws, and every result is one of the documented kinds (property)', () => {
-    const kinds = new Set(['modal', 'help', 'mine', 'pending', 'request', 'release', 'cancel', 'error']);
-    const words = fc.constantFrom('request', 'for', 'because', '4h', '2 days', 'mine', 'release', 'cancel', 'help', '#12', 'github:repo:acme/api#admin', ' ', '\n', 'ünïcode', '"');
+    const kinds = new Set(['modal', 'help', 'mine', 'pending', 'request', 'release', 'cancel', 'audit', 'error']);
+    const words = fc.constantFrom('request', 'for', 'because', '4h', '2 days', 'mine', 'release', 'cancel', 'audit', '<@U0X|x>', '&amp;', '<#C1|c>', 'help', '#12', 'github:repo:acme/api#admin', ' ', '\n', 'ünïcode', '"');
     const text = fc.oneof(fc.string({ maxLength: 300 }), fc.array(words, { maxLength: 12 }).map((w) => w.join(' ')));
     fc.assert(
       fc.property(text, (raw) => {

@@ -62,6 +62,7 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
   let gatehouse: Gatehouse;
   let slack: SlackApiFake;
   let seq = 0;
+  let databaseUrl = '';
   beforeAll(async () => {
     slack = new SlackApiFake()
       .addUser({ id: 'U0PRIYA', email: 'priya@company.com', name: 'priya' })
@@ -75,6 +76,7 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     const policies = mkdtempSync(join(tmpdir(), 'gatehouse-requests-'));
     writeFileSync(join(policies, 'platform.yaml'), POLICY);
     const database = await createTestDatabase();
+    databaseUrl = database.url;
     gatehouse = await startGatehouse(
       loadConfig({
         DATABASE_URL: database.url,
@@ -86,6 +88,7 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
         ...(backend.startsWith('nock') ? {} : { SLACK_API_URL: slack.url }),
         POLICIES_DIR: policies,
         SYSTEMS: 'aws,github',
+        IT_ADMINS: 'U0SEC',
         AWS_PROVISION_USERS: undefined,
       }),
       createLogger('silent'),
@@ -343,6 +346,34 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     const asked = await click('U0LEE', 'contractor_extension', personId, { channel: manager.channel, ts: manager.ts });
     expect(String((await responseTo(asked.responseId)).text)).toContain('IT has been asked');
     await until('IT asked', () => slack.messagesIn('it-onboarding').find((m) => m.text === `<@U0LEE> asks to extend carl@contractor.example's contract beyond ${endDate}. Update end_date in the HRIS and Gatehouse keeps their access.`));
+  });
+
+  it('/access audit @person shows IT one person\'s history; `gatehouse audit export` is the evidence', async () => {
+    const denied = await command('U0LEE', 'audit <@U0PRIYA|priya>');
+    expect(String((await responseTo(denied.responseId)).text)).toMatch(/^Only IT \(IT_ADMINS\)/);
+    const history = await command('U0SEC', 'audit <@U0PRIYA|priya>');
+    const text = String((await responseTo(history.responseId)).text);
+    expect(text).toContain('*Recent history of priya@company.com*');
+    expect(text).toMatch(/request\.approved `aws:account-assignment:222222222222#AdministratorAccess`.*by <@U0SEC>/);
+    expect(text).toContain('request.denied');
+
+    const { run } = await import('../helpers/process.js');
+    const exported = await run(process.execPath, ['bin/gatehouse.js', 'audit', 'export', '--format', 'json'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+    expect(exported.code).toBe(0);
+    const evidence = JSON.parse(exported.output) as { audit_chain: { ok: boolean }; people: { email: string; access: { entitlement: string; justification: string | null; approved_by: string[]; verified_at: string | null; revoked_at: string | null; source: string }[] }[] };
+    expect(evidence.audit_chain.ok).toBe(true);
+    const priya = evidence.people.find((p) => p.email === 'priya@company.com')!;
+    const admin = priya.access.find((a) => a.entitlement === ADMIN)!;
+    expect(admin).toMatchObject({ justification: 'INC-4711 database failover', approved_by: ['slack:U0LEE', 'slack:U0SEC'] });
+    expect(admin.verified_at).not.toBeNull();
+    expect(admin.revoked_at).not.toBeNull();
+    expect(priya.access.find((a) => a.entitlement === 'github:team:acme/platform#member')).toMatchObject({ justification: 'birthright: policy platform', approved_by: ['policy:platform'] });
+    const csv = await run(process.execPath, ['bin/gatehouse.js', 'audit', 'export', '--since', '2000-01-01'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+    expect(csv.output.split('\r\n')[0]).toBe('email,employee_id,person_status,entitlement,system,status,source,justification,approved_by,approved_at,granted_at,verified_at,revoked_at,expires_at');
+    expect(csv.output).toContain('priya@company.com,emp_priya,active,aws:account-assignment:222222222222#AdministratorAccess,aws,revoked,request:');
+    const bad = await run(process.execPath, ['bin/gatehouse.js', 'audit', 'export', '--since', 'last week'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain('--since must be a date');
   });
 
   it('App Home shows my access, my requests and what waits on me', async () => {

@@ -208,3 +208,13 @@ export function appHomeView(input: { grants: HeldGrant[]; requests: { id: number
     ],
   };
 }
+
+/** `/access audit`: one person's recent history from the audit log, newest first. */
+export function historyText(email: string, rows: { at: Date; actor: string; action: string; entitlement: string | null; reason: string | null; result: string | null }[]): string {
+  if (rows.length === 0) return `The audit log has nothing about ${email}.`;
+  const by = (actor: string) => (actor.startsWith('slack:') ? `<@${actor.slice(6)}>` : escapeMrkdwn(actor));
+  return [
+    `*Recent history of ${escapeMrkdwn(email)}* (newest first; \`gatehouse audit export\` has everything)`,
+    ...rows.map((r) => `• ${r.at.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${escapeMrkdwn(r.action)}${r.entitlement ? ` \`${escapeMrkdwn(r.entitlement)}\`` : ''}${r.result ? ` → ${escapeMrkdwn(r.result.slice(0, 80))}` : ''}, by ${by(r.actor)}${r.reason ? ` (${escapeMrkdwn(r.reason.slice(0, 80))})` : ''}`),
+  ].join('\n');
+}
