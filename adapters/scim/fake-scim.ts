@@ -36,6 +36,8 @@ export interface FakeScimOptions {
   filterable?: string[];
   /** PATCH answers 200 with the resource, or 204 No Content (RFC 7644 §3.5.2 allows either). Default 200. */
   patchStatus?: 200 | 204;
+  /** The user's `groups` entries carry `display` (RFC 7643 §4.1.2 makes it optional). Default true. */
+  groupsDisplay?: boolean;
   /** Attributes whose filter the app silently ignores, answering with everything (a broken app; see find()). */
   ignoresFilterOn?: string[];
 }
@@ -104,7 +106,7 @@ export class FakeScim {
   #interceptors: nock.Interceptor[] = [];
 
   constructor(options: FakeScimOptions) {
-    this.options = { pageSize: 3, userGroups: true, filterable: ['userName', 'externalId', 'displayName', 'id'], patchStatus: 200, ignoresFilterOn: [], ...options };
+    this.options = { pageSize: 3, userGroups: true, filterable: ['userName', 'externalId', 'displayName', 'id'], patchStatus: 200, ignoresFilterOn: [], groupsDisplay: true, ...options };
     this.base = new URL(options.base.replace(/\/+$/, ''));
     this.basePath = this.base.pathname.replace(/\/+$/, '');
   }
@@ -170,7 +172,7 @@ export class FakeScim {
       meta: { resourceType: 'User', created: u.created, lastModified: u.created, location: `${this.base.origin}${this.basePath}/Users/${u.id}`, version: `W/"${u.created}"` },
     };
     if (this.options.userGroups) {
-      json.groups = [...this.groups.values()].filter((g) => g.members.has(u.id)).map((g) => ({ value: g.id, $ref: `${this.base.origin}${this.basePath}/Groups/${g.id}`, display: g.displayName, type: 'direct' }));
+      json.groups = [...this.groups.values()].filter((g) => g.members.has(u.id)).map((g) => ({ value: g.id, $ref: `${this.base.origin}${this.basePath}/Groups/${g.id}`, ...(this.options.groupsDisplay ? { display: g.displayName } : {}), type: 'direct' }));
     }
     return json;
   }

@@ -355,6 +355,16 @@ describe('scim: groups', () => {
     }
   });
 
+  it('names a group from the app when the user\'s groups carry no display, once per group', async () => {
+    const fake = start('figma', { groupsDisplay: false });
+    const adapter = adapterFor('figma');
+    const { account } = await adapter.ensureAccount(person);
+    fake.groupNamed('team-2')!.members.add(account.id);
+    fake.groupNamed('team-5')!.members.add(account.id);
+    for (let i = 0; i < 2; i++) expect((await collect(adapter.listGrants!(account))).map((g) => g.entitlement)).toEqual(['scim:figma:group:team-2', 'scim:figma:group:team-5']);
+    expect(fake.requests.filter((r) => r.startsWith('GET /Groups/'))).toEqual([`GET /Groups/${fake.groupNamed('team-2')!.id}?excludedAttributes=members`, `GET /Groups/${fake.groupNamed('team-5')!.id}?excludedAttributes=members`]);
+  });
+
   it('lists a group\'s members as accounts', async () => {
     const fake = start('notion');
     const adapter = adapterFor('notion');
