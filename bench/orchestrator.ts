@@ -7,13 +7,12 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { setSandboxFaults } from '../adapters/sandbox/index.js';
 import { startGatehouse } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { startThrowawayPostgres } from '../src/db/embedded.js';
 import { signHris } from '../src/intake/hris-signature.js';
 import { createLogger } from '../src/log.js';
+import { benchDatabase } from './bench-database.js';
 
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 1000);
 const LIMIT_PER_MINUTE = Number(process.env.BENCH_LIMIT ?? 3000);
@@ -22,35 +21,9 @@ const SECRET = 'bench-secret';
 
 const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
 await chmod(dir, 0o755);
-let url: string;
-let stopDb: () => Promise<void>;
-if (process.env.TEST_DATABASE_URL) {
-  const name = `gh_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(process.env.TEST_DATABASE_URL);
-  u.pathname = `/${name}`;
-  url = u.toString();
-  stopDb = async () => {
-    const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await c.connect();
-    await c.query(`drop database if exists ${name} with (force)`);
-    await c.end();
-  };
-} else {
-  const { createServer } = await import('node:net');
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const server = await startThrowawayPostgres({ databaseDir: join(dir, 'pg'), port });
-  url = server.url;
-  stopDb = server.stop;
-}
+const database = await benchDatabase(dir, 'orchestrator');
+const { url } = database;
+const stopDb = database.stop;
 
 // One policy: everyone gets an Okta account and two groups (three operations per person).
 const policies = join(dir, 'policies');
@@ -105,7 +78,7 @@ const achieved = verified / elapsedMin;
 const pause = (await bucketRow()).pause_reason;
 
 console.log('bench:orchestrator — reconcile throughput under a rate limit, and termination latency behind the backlog');
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, Postgres: ${process.env.TEST_DATABASE_URL ? 'local server' : 'embedded'}`);
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, Postgres: ${database.kind}`);
 console.log(`work: ${PEOPLE} hires × 3 operations each (okta account + 2 groups), sandbox latency ${LATENCY_MS} ms per call, limit ${LIMIT_PER_MINUTE} operations/minute; runs: 1`);
 console.log(`operations: ${verified} verified, ${failed} failed${pause ? ` (a pause happened: ${pause})` : ''}`);
 console.log(`achieved: ${achieved.toFixed(0)} operations/minute = ${(achieved / LIMIT_PER_MINUTE).toFixed(2)} of the limit, over ${(elapsedMin * 60).toFixed(1)} s`);

@@ -59,7 +59,7 @@ const scimApps = z
     const apps = z
       .record(
         z.string().regex(/^[a-z][a-z0-9-]*$/, 'app names are lower-case letters, digits and dashes'),
-        z.object({ url: z.url(), token: z.string().min(1) }),
+        z.object({ url: z.url(), token: z.string().min(1), requestsPerMinute: z.number().int().positive().optional(), timeoutMs: z.number().int().positive().optional(), displayName: z.string().optional() }),
       )
       .safeParse(parsed);
     if (!apps.success) {

@@ -37,6 +37,9 @@ export interface ScanResult {
   memberships: number;
   accounts: number;
   items: DriftItem[];
+  /** Time spent reading the system (every page) and comparing and acting, in ms. */
+  readMs?: number;
+  compareMs?: number;
   /** Why the system was not scanned (no listMembers), or what failed. */
   skipped?: string;
 }
@@ -105,6 +108,7 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
   const scanId = scan.id;
   let memberships = 0;
   let accounts = 0;
+  const readStarted = performance.now();
   try {
     let batch: { scan_id: number; entitlement: string; account_id: string; login: string | null; email: string | null; employee_id: string | null }[] = [];
     const flush = async () => {
@@ -138,6 +142,8 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
     throw error;
   }
 
+  const readMs = performance.now() - readStarted;
+  const compareStarted = performance.now();
   const found = await classify(deps.db, { system, scanId, managed, now, accountsScanned: Boolean(adapter.listAccounts) });
   const items: DriftItem[] = [];
   await deps.db.transaction().execute(async (trx) => {
@@ -187,7 +193,7 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
     await trx.deleteFrom('drift_scans').where('system', '=', system).where('id', '<', scanId).execute();
     if (items.some((i) => i.action === 'alerted')) await notify(db, deps.boss, { type: 'drift-alert', scanId });
   });
-  return { system, scanId, memberships, accounts, items };
+  return { system, scanId, memberships, accounts, items, readMs, compareMs: performance.now() - compareStarted };
 }
 
 /** Extra access a person should not have: recorded as held, then the orchestrator revokes what nothing justifies. */
@@ -214,16 +220,20 @@ interface Found {
 async function classify(db: Db, input: { system: string; scanId: number; managed: string[]; now: Date; accountsScanned: boolean }): Promise<Found[]> {
   const { system, scanId, managed, now } = input;
   if (managed.length === 0 && !input.accountsScanned) return [];
+  // Each side gets one match key (the system's account id when Gatehouse knows the account, else
+  // the email), so every comparison is an equality Postgres can hash-join.
   const { rows } = await sql<Found>`
     with expected as (
-      select g.entitlement, g.person_id, lower(p.email) as email, a.external_id as account_id
+      select g.entitlement, split_part(g.entitlement, '#', 1) as resource, g.person_id, lower(p.email) as email,
+             coalesce(a.external_id, 'email:' || lower(p.email)) as key
         from grants g
         join people p on p.id = g.person_id
         left join accounts a on a.person_id = g.person_id and a.system = g.system
        where g.system = ${system} and g.status in ('verified', 'applied') and g.entitlement = any(${managed}::text[])
     ),
     observed as (
-      select o.entitlement, o.account_id, o.login, o.email,
+      select o.entitlement, split_part(o.entitlement, '#', 1) as resource, o.account_id, o.login, o.email,
+             case when acc.person_id is not null then o.account_id else 'email:' || coalesce(o.email, '') end as key,
              coalesce(acc.person_id, pe.id) as person_id, coalesce(lower(pa.email), o.email) as person_email
         from drift_observations o
         left join accounts acc on acc.system = ${system} and acc.external_id = o.account_id
@@ -237,28 +247,33 @@ async function classify(db: Db, input: { system: string; scanId: number; managed
     ),
     unexpected as (
       select o.* from observed o
-       where not exists (select 1 from expected e where e.entitlement = o.entitlement and (e.account_id = o.account_id or (e.account_id is null and e.email = o.email)))
-         and not exists (select 1 from excepted x where x.entitlement = o.entitlement and x.account_id = o.account_id)
+        left join expected e on e.entitlement = o.entitlement and e.key = o.key
+        left join excepted x on x.entitlement = o.entitlement and x.account_id = o.account_id
+       where e.key is null and x.account_id is null
     ),
     level as (
-      select u.*, e.entitlement as expected from unexpected u
-        join expected e on split_part(e.entitlement, '#', 1) = split_part(u.entitlement, '#', 1) and e.entitlement <> u.entitlement and u.entitlement like '%#%'
-                       and (e.account_id = u.account_id or (e.account_id is null and e.email = u.email))
+      select u.*, e.entitlement as expected, e.key as expected_key from unexpected u
+        join expected e on e.resource = u.resource and e.key = u.key and e.entitlement <> u.entitlement
+       where u.entitlement like '%#%'
     )
     select 'level' as class, entitlement, account_id, login, person_email as email, person_id, expected from level
     union all
     select 'extra', u.entitlement, u.account_id, u.login, u.person_email, u.person_id, null from unexpected u
-     where not exists (select 1 from level l where l.entitlement = u.entitlement and l.account_id = u.account_id)
+      left join level l on l.entitlement = u.entitlement and l.key = u.key
+     where l.key is null
     union all
-    select 'missing', e.entitlement, coalesce(e.account_id, ''), null, e.email, e.person_id, null from expected e
-     where not exists (select 1 from observed o where o.entitlement = e.entitlement and (o.account_id = e.account_id or (e.account_id is null and o.email = e.email)))
-       and not exists (select 1 from level l where l.expected = e.entitlement and (l.account_id = e.account_id or (e.account_id is null and l.email = e.email)))
+    select 'missing', e.entitlement, case when e.key like 'email:%' then '' else e.key end, null, e.email, e.person_id, null from expected e
+      left join observed o on o.entitlement = e.entitlement and o.key = e.key
+      left join level l on l.expected = e.entitlement and l.expected_key = e.key
+     where o.key is null and l.key is null
     union all
     select 'orphan', ${`${system}:account`}, d.account_id, d.login, d.email, null, null from drift_accounts d
-     where d.scan_id = ${scanId} and d.status <> 'suspended'
-       and not exists (select 1 from accounts a join people p on p.id = a.person_id where a.system = ${system} and a.external_id = d.account_id and p.status <> 'terminated')
-       and not exists (select 1 from people p where p.status <> 'terminated' and ((d.email is not null and lower(p.email) = d.email) or (d.employee_id is not null and p.employee_id = d.employee_id)))
-       and not exists (select 1 from excepted x where x.entitlement = ${`${system}:account`} and x.account_id = d.account_id)
+      left join accounts a on a.system = ${system} and a.external_id = d.account_id
+      left join people pa on pa.id = a.person_id and pa.status <> 'terminated'
+      left join people pe on pe.status <> 'terminated' and d.email is not null and lower(pe.email) = d.email
+      left join people pi on pi.status <> 'terminated' and d.employee_id is not null and pi.employee_id = d.employee_id
+      left join excepted x on x.entitlement = ${`${system}:account`} and x.account_id = d.account_id
+     where d.scan_id = ${scanId} and d.status <> 'suspended' and pa.id is null and pe.id is null and pi.id is null and x.account_id is null
     order by 1, 2, 3`.execute(db);
   return rows;
 }

@@ -7,6 +7,7 @@ import { createJiraAdapter, JIRA_ENTITLEMENT_TYPES } from '../../adapters/jira/i
 import { createOktaAdapter, OKTA_ENTITLEMENT_TYPES } from '../../adapters/okta/index.js';
 import { createSlackAdapter, SLACK_ENTITLEMENT_TYPES } from '../../adapters/slack/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
+import { createScimAppAdapters, SCIM_ENTITLEMENT_TYPES } from '../../adapters/scim/index.js';
 import type { Adapter, EntitlementType } from '../../adapters/types.js';
 import type { Config, SystemName } from '../config.js';
 import { assertNoDependencyCycle, DependencyCycleError } from '../plan/operation-graph.js';
@@ -136,6 +137,14 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
       dependencies.slack = [];
       continue;
     }
+    if (mode === 'live' && name === 'scim') {
+      // One adapter per app of SCIM_APPS, each its own system scim:<app>.
+      for (const adapter of createScimAppAdapters(config.env.SCIM_APPS!)) {
+        adapters.set(adapter.system, adapter);
+        dependencies[adapter.system] = [];
+      }
+      continue;
+    }
     if (mode === 'live' && name === 'jira') {
       const adapter = createJiraAdapter({
         baseUrl: config.env.JIRA_BASE_URL!,
@@ -163,7 +172,7 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
   return {
     get(system) {
       if (!adapters.has(system) && /^scim:[a-z][a-z0-9-]*$/.test(system) && config.systems.scim === 'sandbox') {
-        adapters.set(system, createSandboxAdapter({ system, sql: deps.sql }));
+        adapters.set(system, createSandboxAdapter({ system, sql: deps.sql, description: { entitlementTypes: SCIM_ENTITLEMENT_TYPES } }));
         dependencies[system] = [];
       }
       const adapter = adapters.get(system);

@@ -81,6 +81,16 @@ describe('adapter registry', () => {
     expect(jira.get('jira').describe()).toMatchObject({ mode: 'live', system: 'jira' });
   });
 
+  it('builds one live SCIM connector per app of SCIM_APPS', async () => {
+    const { handle } = await createMigratedDatabase();
+    const apps = { figma: { url: 'https://www.figma.com/scim/v2/tenant', token: 'a' }, notion: { url: 'https://api.notion.com/scim/v2', token: 'b', requestsPerMinute: 30 } };
+    const registry = createAdapterRegistry(loadConfig({ SCIM_APPS: JSON.stringify(apps) }), { sql: handle.pool });
+    expect(registry.get('scim:figma').describe()).toMatchObject({ mode: 'live', system: 'scim:figma' });
+    expect(registry.get('scim:notion').describe()).toMatchObject({ mode: 'live', defaultRateLimit: { requestsPerMinute: 30 } });
+    expect(registry.dependencies()).toMatchObject({ 'scim:figma': [], 'scim:notion': [] });
+    expect(() => registry.get('scim:zoom')).toThrow(/no adapter for system "scim:zoom"/);
+  });
+
   it('manages MANUAL_SYSTEMS without an adapter, keeping their order; manual is always by hand', async () => {
     const { handle } = await createMigratedDatabase();
     const registry = createAdapterRegistry(loadConfig({ MANUAL_SYSTEMS: 'salesforce' }), { sql: handle.pool });
