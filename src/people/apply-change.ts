@@ -1,3 +1,4 @@
+import { appendAudit } from '../audit/append-audit.js';
 import { sql, type Transaction } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { bossOnTransaction } from '../db/boss-transaction.js';
@@ -82,6 +83,9 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   await sql`select pg_advisory_xact_lock(hashtext(${`person:${record.employee_id}`}))`.execute(trx);
   const existing = await trx.selectFrom('people').selectAll().where('employee_id', '=', record.employee_id).forUpdate().executeTakeFirst();
 
+  // Every event received is in the audit trail, with what it was taken as.
+  const audit = (result: string) =>
+    appendAudit(trx, { actor: `hris:${change.source}`, action: 'event.received', subject: record.email, reason: `${change.source}:${change.eventId}`, result, detail: { eventType: change.eventType, occurredAt: change.occurredAt.toISOString(), employeeId: record.employee_id } });
   const today = now.toISOString().slice(0, 10);
   const ended = typeof record.end_date === 'string' && record.end_date < today;
   const status: PersonStatus = change.terminates || record.status === 'terminated' || ended ? 'terminated' : 'active';
@@ -90,6 +94,7 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   const at = change.occurredAt.getTime();
   if (existing && last !== undefined && (last > at || (last === at && existing.status === 'terminated' && status !== 'terminated'))) {
     await trx.updateTable('person_events').set({ person_id: existing.id, classification: 'stale' }).where('id', '=', inserted.id).execute();
+    await audit('stale (older than what is stored; kept, not applied)');
     return { duplicate: false, personId: existing.id, classification: 'stale', ...noJobs };
   }
 
@@ -126,6 +131,7 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   }
 
   await trx.updateTable('person_events').set({ person_id: person.id, classification, applied: true }).where('id', '=', inserted.id).execute();
+  await audit(classification);
   if (classification === 'none') return { duplicate: false, personId: person.id, classification, ...noJobs };
 
   const db = bossOnTransaction(trx);

@@ -79,6 +79,7 @@ describe('orchestrator on the sandbox', () => {
     // Every change is in the audit log.
     const audited = await gatehouse.database.db.selectFrom('audit_log').select('action').where('subject', '=', 'priya@company.com').execute();
     expect(audited.filter((a) => a.action === 'operation.verified').length).toBe(grants.length);
+    expect(audited.map((a) => a.action)).toEqual(expect.arrayContaining(['event.received', 'run.planned']));
   });
 
   it('a termination revokes everything and suspends every account', async () => {
