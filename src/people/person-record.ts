@@ -21,16 +21,19 @@ const stringError = {
   error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : 'must be text'),
 };
 
+/** Postgres cannot store NUL in text or jsonb; refused with the field named rather than failing on insert. */
+const NO_NUL = [(v: string) => !v.includes('\u0000'), 'must not contain NUL (\\u0000) characters'] as const;
+
 const text = (max = 256) =>
-  z.string(stringError).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+  z.string(stringError).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(...NO_NUL);
 
 /** Custom attributes: scalar values or lists of strings, keyed by simple names. */
 export const attributeValueSchema = z.union([
-  z.string().max(1024),
+  z.string().max(1024).refine(...NO_NUL),
   z.number(),
   z.boolean(),
   z.null(),
-  z.array(z.string().max(1024)).max(500),
+  z.array(z.string().max(1024).refine(...NO_NUL)).max(500),
 ]);
 
 export const EMPLOYMENT_TYPES = ['FTE', 'Contractor', 'Intern'] as const;
@@ -53,7 +56,7 @@ export const personRecordSchema = z.object({
   location: text().nullish(),
   cost_center: text().nullish(),
   /** Groups the IdP puts the person in (pushed over SCIM); policies test them as `groups`. */
-  groups: z.array(z.string().max(256)).max(1000).optional(),
+  groups: z.array(z.string().max(256).refine(...NO_NUL)).max(1000).optional(),
   status: z
     .enum(PERSON_STATUSES, { message: `must be one of ${PERSON_STATUSES.join(', ')}` })
     .default('active'),

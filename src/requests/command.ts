@@ -52,7 +52,8 @@ function unescapeSlack(text: string): string {
 }
 
 export function parseAccessCommand(raw: string): AccessCommand {
-  const text = unescapeSlack(raw.replace(/\s+/g, ' ').trim());
+  // NUL cannot be stored in Postgres text, and no one types it on purpose.
+  const text = unescapeSlack(raw.replaceAll('\u0000', '').replace(/\s+/g, ' ').trim());
   if (text === '') return { kind: 'modal' };
   const [first = '', ...rest] = text.split(' ');
   const verb = first.toLowerCase();

@@ -7,6 +7,12 @@ import { type AccessCommand, parseAccessCommand, parseDuration, USAGE } from '..
 import { cancelRequest, decide, endRequests, fileRequest, personForSlackUser, type RequestDeps, requestableFor } from '../requests/service.js';
 import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, historyText, mineText, pendingText, requesterFiledText, requestModal, VIEW } from './messages/requests.js';
 
+/** The id a button carries in its value; 0 (which matches nothing) when the payload is not a number. */
+function idFrom(action: unknown): number {
+  const value = (action as { value?: unknown }).value;
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : 0;
+}
+
 /**
  * The `/access` command, the approval buttons, the request and deny modals, the modal's
  * searchable list, the Extend button and App Home. Each handler acks first (Slack gives 3 s) and
@@ -88,7 +94,7 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
 
   app.action(ACTION.approve, async ({ ack, body, action, respond }) => {
     await ack();
-    const requestId = Number('value' in action ? action.value : NaN);
+    const requestId = idFrom(action);
     const result = await decide(deps, { requestId, slackUserId: body.user.id, decision: 'approved' });
     // Success updates the DM in place (through the queue); a refusal is told to the clicker alone.
     if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
@@ -97,14 +103,14 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
 
   app.action(ACTION.deny, async ({ ack, body, action, client }) => {
     await ack();
-    const requestId = Number('value' in action ? action.value : NaN);
+    const requestId = idFrom(action);
     const container = (body as { container?: { channel_id?: string; message_ts?: string } }).container;
     await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: denyReasonModal(requestId, { channel: container?.channel_id ?? null, ts: container?.message_ts ?? null }) as never });
   });
 
   app.view(VIEW.denyReason, async ({ ack, view, body }) => {
     const meta = JSON.parse(view.private_metadata || '{}') as { requestId?: number };
-    const reason = view.state.values[BLOCK.reason]?.[BLOCK.reason]?.value?.trim() ?? '';
+    const reason = view.state.values[BLOCK.reason]?.[BLOCK.reason]?.value?.replaceAll('\u0000', '').trim() ?? '';
     if (!reason) return void (await ack({ response_action: 'errors', errors: { [BLOCK.reason]: 'Say why, so the requester knows what to do instead.' } }));
     const result = await decide(deps, { requestId: Number(meta.requestId), slackUserId: body.user.id, decision: 'denied', reason });
     if (!result.ok) return void (await ack({ response_action: 'errors', errors: { [BLOCK.reason]: result.message } }));
@@ -114,8 +120,8 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
   app.view(VIEW.request, async ({ ack, view, body, client }) => {
     const values = view.state.values;
     const entitlement = values[BLOCK.entitlement]?.[BLOCK.entitlement]?.selected_option?.value ?? '';
-    const durationText = values[BLOCK.duration]?.[BLOCK.duration]?.value?.trim() ?? '';
-    const justification = values[BLOCK.justification]?.[BLOCK.justification]?.value ?? null;
+    const durationText = values[BLOCK.duration]?.[BLOCK.duration]?.value?.replaceAll('\u0000', '').trim() ?? '';
+    const justification = values[BLOCK.justification]?.[BLOCK.justification]?.value?.replaceAll('\u0000', '') ?? null;
     const duration = durationText ? parseDuration(durationText) : null;
     if (durationText && !duration) return void (await ack({ response_action: 'errors', errors: { [BLOCK.duration]: `"${durationText.slice(0, 30)}" is not a duration: write it as 30m, 4h, 2d or 1w` } }));
     if (!entitlement) return void (await ack({ response_action: 'errors', errors: { [BLOCK.entitlement]: 'Pick what you need from the list.' } }));
@@ -142,7 +148,7 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
 
   app.action(ACTION.extend, async ({ ack, body, action, respond }) => {
     await ack();
-    const requestId = Number('value' in action ? action.value : NaN);
+    const requestId = idFrom(action);
     const current = await deps.db.selectFrom('access_requests').select(['id', 'entitlement', 'duration_ms', 'justification', 'requester_slack_id', 'state']).where('id', '=', requestId).executeTakeFirst();
     if (!current || current.requester_slack_id !== body.user.id) return void (await respond({ response_type: 'ephemeral', replace_original: false, text: `You have no request #${requestId} to extend.` }));
     const filed = await fileRequest(deps, { slackUserId: body.user.id, entitlement: current.entitlement, durationMs: current.duration_ms === null ? null : Number(current.duration_ms), justification: current.justification ? `extension of #${current.id}: ${current.justification}` : `extension of #${current.id}`, extending: current.id });

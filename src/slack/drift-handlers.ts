@@ -8,6 +8,12 @@ import { notify } from '../orchestrator/notifications.js';
 import { parseDuration } from '../requests/command.js';
 import { DRIFT_ACTION, DRIFT_VIEW, keepExceptionModal } from './messages/drift.js';
 
+/** The id a button carries in its value; 0 (which matches nothing) when the payload is not a number. */
+function idFrom(action: unknown): number {
+  const value = (action as { value?: unknown }).value;
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : 0;
+}
+
 /**
  * The drift alert's buttons: Revoke (through the orchestrator, or the adapter for an account
  * nobody owns) and Keep as exception (a modal for the reason and an optional expiry). The rules
@@ -18,7 +24,7 @@ export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; ad
 
   app.action(DRIFT_ACTION.revoke, async ({ ack, body, action, respond }) => {
     await ack();
-    const itemId = Number('value' in action ? action.value : NaN);
+    const itemId = idFrom(action);
     try {
       const result = await revokeDriftItem(deps, itemId, `slack:${body.user.id}`);
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
@@ -31,7 +37,7 @@ export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; ad
 
   app.action(DRIFT_ACTION.keep, async ({ ack, body, action, client }) => {
     await ack();
-    const itemId = Number('value' in action ? action.value : NaN);
+    const itemId = idFrom(action);
     const item = await deps.db.selectFrom('drift_items').select(['entitlement', 'email', 'account_id']).where('id', '=', itemId).executeTakeFirst();
     if (!item) return;
     await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: keepExceptionModal(itemId, { entitlement: item.entitlement, who: item.email ?? item.account_id }) as never });
@@ -39,8 +45,8 @@ export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; ad
 
   app.view(DRIFT_VIEW, async ({ ack, view, body }) => {
     const { itemId } = JSON.parse(view.private_metadata || '{}') as { itemId?: number };
-    const reason = view.state.values.reason?.reason?.value ?? '';
-    const expiryText = view.state.values.expiry?.expiry?.value?.trim() ?? '';
+    const reason = view.state.values.reason?.reason?.value?.replaceAll('\u0000', '') ?? '';
+    const expiryText = view.state.values.expiry?.expiry?.value?.replaceAll('\u0000', '').trim() ?? '';
     const expiry = expiryText ? parseDuration(expiryText) : null;
     if (expiryText && !expiry) return void (await ack({ response_action: 'errors', errors: { expiry: `"${expiryText.slice(0, 30)}" is not a duration: write it as 7d, 2w or 12h` } }));
     const result = await keepDriftItem(deps, { itemId: Number(itemId), actor: `slack:${body.user.id}`, reason, expiresAt: expiry ? new Date(Date.now() + expiry.ms) : null });

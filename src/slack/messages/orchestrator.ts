@@ -39,7 +39,7 @@ export function runSummaryMessage(input: { runId: string; email: string; name: s
   const verb = VERB[summary.reason] ?? `Run (${summary.reason})`;
   const outcome = failed > 0 ? `finished with ${failed} failure${failed === 1 ? '' : 's'}` : manual > 0 ? `done except ${manual} manual task${manual === 1 ? '' : 's'}` : 'complete';
   const icon = failed > 0 ? ':warning:' : manual > 0 ? ':hourglass_flowing_sand:' : ':white_check_mark:';
-  const text = `${verb} of ${input.name || input.email} ${outcome} in ${formatDuration(summary.durationMs)}`;
+  const text = `${verb} of ${escapeMrkdwn(input.name || input.email)} ${outcome} in ${formatDuration(summary.durationMs)}`;
   const systems = Object.entries(summary.bySystem)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([system, states]) => {
@@ -61,12 +61,12 @@ export function runSummaryMessage(input: { runId: string; email: string; name: s
 
 export function alertMessage(alert: { id: number; kind: string; subject: string; message: string; opened_at: Date }, resolved = false): Message {
   if (resolved) {
-    const text = alert.kind === 'auth' ? `${alert.subject} accepts Gatehouse's credentials again; its queue has resumed` : `Resolved: ${alert.message}`;
-    return { text, blocks: [section(`:large_green_circle: ${escapeMrkdwn(text)}`), context(`alert #${alert.id}`)] };
+    const text = escapeMrkdwn(alert.kind === 'auth' ? `${alert.subject} accepts Gatehouse's credentials again; its queue has resumed` : `Resolved: ${alert.message}`);
+    return { text, blocks: [section(`:large_green_circle: ${text}`), context(`alert #${alert.id}`)] };
   }
   const title = alert.kind === 'auth' ? `${alert.subject} refuses Gatehouse's credentials: its queue is paused` : 'A termination is not fully done within the SLA';
   return {
-    text: `${title}: ${alert.message}`,
+    text: escapeMrkdwn(`${title}: ${alert.message}`),
     blocks: [section(`:rotating_light: *${escapeMrkdwn(title)}*`), section(escapeMrkdwn(alert.message)), context(`alert #${alert.id} · opened ${alert.opened_at.toISOString()}`)],
   };
 }
@@ -74,7 +74,7 @@ export function alertMessage(alert: { id: number; kind: string; subject: string;
 export function manualTaskMessage(input: { taskId: number; kind: 'grant' | 'revoke'; entitlement: string; reason: string | null; email: string; name: string; title: string | null; manager: string | null }): Message {
   const who = input.name ? `${input.name} (${input.email})` : input.email;
   const what = `${input.kind === 'grant' ? 'Provide' : 'Take back'} ${input.entitlement}`;
-  const text = `Manual task #${input.taskId}: ${what} for ${who}`;
+  const text = escapeMrkdwn(`Manual task #${input.taskId}: ${what} for ${who}`);
   const details = [`*Who:* ${escapeMrkdwn(who)}${input.title ? `, ${escapeMrkdwn(input.title)}` : ''}`, `*What:* ${input.kind === 'grant' ? 'provide' : 'take back'} \`${escapeMrkdwn(input.entitlement)}\``, `*Why:* ${escapeMrkdwn(input.reason ?? (input.kind === 'revoke' ? 'no longer granted by any policy' : 'policy'))}`];
   if (input.manager) details.push(`*Manager:* ${escapeMrkdwn(input.manager)}`);
   return {
@@ -91,8 +91,9 @@ export function manualTaskMessage(input: { taskId: number; kind: 'grant' | 'revo
 }
 
 export function manualTaskDoneMessage(input: { taskId: number; kind: 'grant' | 'revoke'; entitlement: string; email: string; doneBy: string }): Message {
-  const text = `Manual task #${input.taskId} done by ${input.doneBy}: ${input.kind === 'grant' ? 'provided' : 'took back'} ${input.entitlement} for ${input.email}`;
-  return { text, blocks: [section(`:white_check_mark: ${escapeMrkdwn(text)}`)] };
+  // doneBy is a mention Gatehouse built (<@U…>); everything else is escaped.
+  const text = `Manual task #${input.taskId} done by ${input.doneBy}: ${input.kind === 'grant' ? 'provided' : 'took back'} ${escapeMrkdwn(input.entitlement)} for ${escapeMrkdwn(input.email)}`;
+  return { text, blocks: [section(`:white_check_mark: ${text}`)] };
 }
 
 /** The thread under a run summary: every operation, its outcome, attempts, time and error. */
@@ -121,13 +122,14 @@ export function reportReadyMessage(input: { name: string; email: string; summary
   const ready = (input.summary.totals.verified ?? 0) + (input.summary.totals.applied ?? 0);
   const failed = input.summary.totals.failed ?? 0;
   const waiting = input.summary.manualPending.map((t) => `\`${escapeMrkdwn(t.entitlement)}\``);
-  const text = `${input.name}'s access is ready: ${ready} grant${ready === 1 ? '' : 's'} in place${failed > 0 ? `, ${failed} failed (IT is on it)` : ''}${waiting.length > 0 ? `; still with IT: ${input.summary.manualPending.map((t) => t.entitlement).join(', ')}` : ''}.`;
-  return { text, blocks: [section(`:tada: ${escapeMrkdwn(text).replace(/still with IT: .*/, `still with IT: ${waiting.join(', ')}.`)}`), context(`\`/access\` lets them ask for more · ${escapeMrkdwn(input.email)}`)] };
+  const head = `${escapeMrkdwn(input.name)}'s access is ready: ${ready} grant${ready === 1 ? '' : 's'} in place${failed > 0 ? `, ${failed} failed (IT is on it)` : ''}`;
+  const text = `${head}${waiting.length > 0 ? `; still with IT: ${input.summary.manualPending.map((t) => escapeMrkdwn(t.entitlement)).join(', ')}` : ''}.`;
+  return { text, blocks: [section(`:tada: ${head}${waiting.length > 0 ? `; still with IT: ${waiting.join(', ')}` : ''}.`), context(`\`/access\` lets them ask for more · ${escapeMrkdwn(input.email)}`)] };
 }
 
 export function welcomeMessage(input: { firstName: string | null }): Message {
-  const text = `Welcome${input.firstName ? `, ${input.firstName}` : ''}! Your accounts are set up. Type \`/access mine\` to see what you have, and \`/access\` to ask for more.`;
-  return { text, blocks: [section(`:wave: ${escapeMrkdwn(text).replace(/&amp;/g, '&')}`)] };
+  const text = `Welcome${input.firstName ? `, ${escapeMrkdwn(input.firstName)}` : ''}! Your accounts are set up. Type \`/access mine\` to see what you have, and \`/access\` to ask for more.`;
+  return { text, blocks: [section(`:wave: ${text}`)] };
 }
 
 /** The action id of the manager's "Request extension" button on a contractor notice; its value is the person id. */
@@ -135,13 +137,14 @@ export const CONTRACTOR_EXTENSION = 'contractor_extension';
 
 export function contractorNoticeMessage(input: { personId: string; name: string; email: string; endDate: string; daysBefore: number; manager: string | null }, audience: 'contractor' | 'manager' | 'it'): Message {
   const when = input.daysBefore === 1 ? 'tomorrow' : `in ${input.daysBefore} days`;
+  const name = escapeMrkdwn(input.name);
   const text =
     audience === 'contractor'
       ? `Your contract ends on ${input.endDate}: your access ends ${when}, at the end of that day. If it is being extended, your manager can ask IT to update your end date.`
       : audience === 'manager'
-        ? `${input.name}'s contract ends on ${input.endDate} (${when}); their access ends with it. If they are staying on, request an extension.`
-        : `Contractor ${input.name} (${input.email}) ends on ${input.endDate} (${when})${input.manager ? `; sponsor ${input.manager}` : ''}. Their access is revoked the day after.`;
-  const blocks: unknown[] = [section(`:calendar: ${escapeMrkdwn(text)}`)];
+        ? `${name}'s contract ends on ${input.endDate} (${when}); their access ends with it. If they are staying on, request an extension.`
+        : `Contractor ${name} (${escapeMrkdwn(input.email)}) ends on ${input.endDate} (${when})${input.manager ? `; sponsor ${escapeMrkdwn(input.manager)}` : ''}. Their access is revoked the day after.`;
+  const blocks: unknown[] = [section(`:calendar: ${text}`)];
   if (audience === 'manager') {
     blocks.push({ type: 'actions', block_id: `contractor_${input.personId}`, elements: [{ type: 'button', action_id: CONTRACTOR_EXTENSION, text: { type: 'plain_text', text: 'Request extension' }, value: input.personId }] });
   }

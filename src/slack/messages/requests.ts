@@ -110,16 +110,19 @@ export function requesterFiledText(input: { id: number; entitlement: string; dur
 
 export function requesterNotice(kind: 'denied' | 'active' | 'ended' | 'failed' | 'timed_out' | 'expiring', r: { id: number; entitlement: string; expiresAt?: Date | null; reason?: string | null; by?: string | null }): Message {
   const until = r.expiresAt ? ` until ${r.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  // Mentions are built here from ids; every text that came from people is escaped.
+  const entitlement = escapeMrkdwn(r.entitlement);
+  const reason = r.reason ? escapeMrkdwn(r.reason) : null;
   const texts = {
-    denied: `Request #${r.id} for ${r.entitlement} was denied${r.by ? ` by <@${r.by}>` : ''}${r.reason ? `: ${r.reason}` : ''}.`,
-    active: `Your access to ${r.entitlement} works now${until} (request #${r.id}).`,
-    ended: `Your access to ${r.entitlement} has ended and is removed (request #${r.id}${r.reason ? `, ${r.reason}` : ''}).`,
-    failed: `Gatehouse could not grant ${r.entitlement} (request #${r.id}): ${r.reason ?? 'the system refused it'}. IT has been told.`,
-    timed_out: `Request #${r.id} for ${r.entitlement} timed out with no decision; file it again if you still need it.`,
-    expiring: `Your access to ${r.entitlement} ends at ${r.expiresAt ? `${r.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'its end time'} (request #${r.id}). Need longer? Extend asks your approvers again.`,
+    denied: `Request #${r.id} for ${entitlement} was denied${r.by ? ` by <@${r.by}>` : ''}${reason ? `: ${reason}` : ''}.`,
+    active: `Your access to ${entitlement} works now${until} (request #${r.id}).`,
+    ended: `Your access to ${entitlement} has ended and is removed (request #${r.id}${reason ? `, ${reason}` : ''}).`,
+    failed: `Gatehouse could not grant ${entitlement} (request #${r.id}): ${reason ?? 'the system refused it'}. IT has been told.`,
+    timed_out: `Request #${r.id} for ${entitlement} timed out with no decision; file it again if you still need it.`,
+    expiring: `Your access to ${entitlement} ends at ${r.expiresAt ? `${r.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'its end time'} (request #${r.id}). Need longer? Extend asks your approvers again.`,
   } as const;
   const text = texts[kind];
-  const blocks: unknown[] = [section(escapeMrkdwn(text).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>'))];
+  const blocks: unknown[] = [section(text)];
   if (kind === 'expiring') {
     blocks.push({ type: 'actions', block_id: `extend_${r.id}`, elements: [{ type: 'button', action_id: ACTION.extend, text: plain('Extend'), value: String(r.id) }] });
   }
