@@ -29,7 +29,7 @@
  */
 import nock from 'nock';
 
-export type SalesforceFault = 'limit' | 'unavailable' | 'timeout' | 'revoked' | 'forbidden' | 'not-found';
+export type SalesforceFault = 'limit' | 'unavailable' | 'timeout' | 'revoked' | 'session' | 'forbidden' | 'not-found';
 type Reply = [number, unknown, Record<string, string>?];
 type Row = Record<string, unknown> & { Id: string };
 
@@ -326,6 +326,8 @@ export class FakeSalesforce {
       if (fault === 'unavailable') return error(503, 'SERVER_UNAVAILABLE', 'Server temporarily unavailable.');
       if (fault === 'forbidden') return error(403, 'API_DISABLED_FOR_ORG', 'The REST API is not enabled for this Organization.');
       if (fault === 'not-found') return error(404, 'NOT_FOUND', 'The requested resource does not exist');
+      // The session is refused although the token endpoint still gives tokens (a connected app policy, say).
+      if (fault === 'session') return error(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
       if (fault === 'revoked') {
         // The connected app's secret was rotated: the session ends and no new token is given.
         this.#tokens.clear();

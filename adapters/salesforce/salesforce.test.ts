@@ -148,6 +148,19 @@ describe('salesforce specifics', () => {
     expect(fake!.assignmentsOf(account.id)).toContain('set:Perm_2');
   });
 
+  it('a session refused again after one new token is an auth error: one re-sign-in, never a loop', async () => {
+    const { adapter } = setup();
+    await adapter.findAccount(pat);
+    const tokens = fake!.tokenRequests;
+    const sent = fake!.requests.length;
+    fake!.failNext('session');
+    fake!.failNext('session');
+    const error = await adapter.findAccount(pat).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'auth', status: 401, message: expect.stringContaining('INVALID_SESSION_ID') });
+    expect(fake!.tokenRequests - tokens).toBe(1);
+    expect(fake!.requests.length - sent).toBe(2);
+  });
+
   it('wrong client credentials are an auth error that says what to check', async () => {
     const { adapter } = setup({ clientSecret: 'wrong' });
     const error = await adapter.findAccount(pat).catch((e: unknown) => e);
@@ -234,10 +247,15 @@ describe('salesforce specifics', () => {
   });
 });
 
+/** Strings heavy in what SOQL treats specially, plus any code point. */
+const tricky = fc
+  .array(fc.oneof(fc.constantFrom("'", '"', '\\', '\n', '\r', '\t', '\b', '\f', ' ', '%', '_', 'a', 'N'), fc.string({ unit: 'binary', maxLength: 2 })), { maxLength: 20 })
+  .map((parts) => parts.join(''));
+
 describe('SOQL string literals', () => {
   it('quote any string so that Salesforce reads back exactly that string (fast-check)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (value) => {
+      fc.property(tricky, (value) => {
         const where = parseSoql(`SELECT Id FROM User WHERE Email = ${soqlString(value)} AND IsActive = true`).where as { and: { value: unknown }[] };
         return where.and.length === 2 && where.and[0]!.value === value;
       }),
