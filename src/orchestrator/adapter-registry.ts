@@ -5,6 +5,7 @@ import { createGitLabAdapter, GITLAB_ENTITLEMENT_TYPES } from '../../adapters/gi
 import { createGoogleAdapter, GOOGLE_ENTITLEMENT_TYPES } from '../../adapters/google/index.js';
 import { createJiraAdapter, JIRA_ENTITLEMENT_TYPES } from '../../adapters/jira/index.js';
 import { createOktaAdapter, OKTA_ENTITLEMENT_TYPES } from '../../adapters/okta/index.js';
+import { createSalesforceAdapter, SALESFORCE_ENTITLEMENT_TYPES } from '../../adapters/salesforce/index.js';
 import { createSlackAdapter, SLACK_ENTITLEMENT_TYPES } from '../../adapters/slack/index.js';
 import { createSandboxAdapter, type SqlClient } from '../../adapters/sandbox/index.js';
 import { createScimAppAdapters, SCIM_ENTITLEMENT_TYPES } from '../../adapters/scim/index.js';
@@ -37,6 +38,7 @@ const LIVE_ENTITLEMENT_TYPES: Partial<Record<SystemName, EntitlementType[]>> = {
   gitlab: GITLAB_ENTITLEMENT_TYPES,
   slack: SLACK_ENTITLEMENT_TYPES,
   jira: JIRA_ENTITLEMENT_TYPES,
+  salesforce: SALESFORCE_ENTITLEMENT_TYPES,
 };
 
 export class AdapterConfigError extends Error {
@@ -154,6 +156,20 @@ export function createAdapterRegistry(config: Config, deps: { sql: SqlClient }):
       });
       adapters.set('jira', adapter);
       dependencies.jira = adapter.describe().dependsOn.filter((d) => config.systems[d as SystemName] !== 'disabled');
+      continue;
+    }
+    if (mode === 'live' && name === 'salesforce') {
+      const adapter = createSalesforceAdapter({
+        instanceUrl: config.env.SALESFORCE_INSTANCE_URL!,
+        clientId: config.env.SALESFORCE_CLIENT_ID!,
+        clientSecret: config.env.SALESFORCE_CLIENT_SECRET!,
+        apiVersion: config.env.SALESFORCE_API_VERSION,
+        defaultProfile: config.env.SALESFORCE_DEFAULT_PROFILE,
+        usernameSuffix: config.env.SALESFORCE_USERNAME_SUFFIX,
+        dependsOn: DEFAULT_DEPENDENCIES.salesforce,
+      });
+      adapters.set('salesforce', adapter);
+      dependencies.salesforce = adapter.describe().dependsOn.filter((d) => config.systems[d as SystemName] !== 'disabled');
       continue;
     }
     if (mode === 'live') {

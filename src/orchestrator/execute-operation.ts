@@ -97,11 +97,17 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
   const op = await deps.db.selectFrom('operations').selectAll().where('id', '=', operationId).executeTakeFirst();
   const claimTimeoutMs = deps.claimTimeoutMs ?? QUEUES.operation.expireInSeconds * 1000;
   const stale = (o: Operation) => o.state === 'running' && o.started_at !== null && o.started_at.getTime() < Date.now() - claimTimeoutMs;
-  if (!op || !(op.state === 'pending' || stale(op))) return;
+  if (!op || !(op.state === 'pending' || op.state === 'running')) return;
   const reason = (await deps.db.selectFrom('runs').select('reason').where('id', '=', op.run_id).executeTakeFirst())?.reason;
   // Re-queued work keeps its run's priority.
   const priority = runPriority(reason);
   const later = (at: Date) => deps.boss.send(QUEUES.operation.name, { operationId }, { startAfter: at, priority });
+  if (op.state === 'running' && !stale(op)) {
+    // Claimed by a worker that may still be at it, or that died (its job's retry lands here). Come
+    // back when the claim is stale: a finished operation is then a no-op; an abandoned one is taken over.
+    await later(new Date((op.started_at?.getTime() ?? Date.now()) + claimTimeoutMs + 1_000));
+    return;
+  }
   if (op.not_before && op.not_before.getTime() > Date.now()) {
     await later(op.not_before);
     return;

@@ -14,7 +14,8 @@ export const QUEUES = {
     retryBackoff: true,
     retryDelay: 2,
     retryDelayMax: 300,
-    expireInSeconds: 900,
+    // A reconcile takes well under a second; a worker killed mid-way is retried after this.
+    expireInSeconds: 120,
     notify: true,
     deadLetter: 'dead-letter',
   },
@@ -25,7 +26,9 @@ export const QUEUES = {
     retryBackoff: true,
     retryDelay: 1,
     retryDelayMax: 120,
-    expireInSeconds: 300,
+    // An adapter call times out in seconds; a claim older than this belongs to a dead worker and is
+    // taken over (execute-operation's claim timeout), so a SIGKILL stalls an operation ~2 minutes.
+    expireInSeconds: 120,
     notify: true,
     deadLetter: 'dead-letter',
   },

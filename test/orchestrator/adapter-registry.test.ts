@@ -64,10 +64,11 @@ describe('adapter registry', () => {
     expect(own.get('aws').describe()).toMatchObject({ mode: 'live', dependsOn: [] });
   });
 
-  it('refuses live credentials for a connector this build does not have, saying what to do', async () => {
+  it('builds every live connector when its credentials are set', async () => {
     const { handle } = await createMigratedDatabase();
-    expect(() => createAdapterRegistry(loadConfig({ SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret' }), { sql: handle.pool })).toThrow(AdapterConfigError);
-    expect(() => createAdapterRegistry(loadConfig({ SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret' }), { sql: handle.pool })).toThrow(/unset its credentials to run salesforce in sandbox mode/);
+    const salesforce = createAdapterRegistry(loadConfig({ SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret' }), { sql: handle.pool });
+    expect(salesforce.get('salesforce').describe()).toMatchObject({ mode: 'live', system: 'salesforce', dependsOn: ['okta'] });
+    expect(salesforce.dependencies().salesforce).toEqual(['okta']);
     const github = createAdapterRegistry(loadConfig({ GITHUB_TOKEN: 'ghp_x', GITHUB_ORG: 'acme' }), { sql: handle.pool });
     expect(github.get('github').describe()).toMatchObject({ mode: 'live', displayName: 'GitHub (acme)' });
     const gitlab = createAdapterRegistry(loadConfig({ GITLAB_TOKEN: 'glpat-x', GITLAB_URL: 'https://gitlab.acme.dev' }), { sql: handle.pool });
