@@ -16,6 +16,7 @@ import { createAdapterRegistry } from '../src/orchestrator/adapter-registry.js';
 import { startQueue } from '../src/orchestrator/queue.js';
 import { buildPolicySet, loadPolicies } from '../src/policy/index.js';
 import { benchDatabase } from './bench-database.js';
+import { report } from './result.js';
 
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
 const TEAMS = Number(process.env.BENCH_TEAMS ?? 5);
@@ -88,6 +89,8 @@ console.log(`work: ${memberships.toLocaleString('en')} memberships (${PEOPLE.toL
 console.log(`found per scan: ${Object.entries(found).sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${n} ${c}`).join(', ')}`);
 console.log(`of which: reading every page through the sandbox adapter (100 per page) median ${(mid(reads) / 1000).toFixed(2)} s; comparing in SQL and recording the items median ${(mid(compares) / 1000).toFixed(2)} s = ${Math.round(memberships / (mid(compares) / 1000)).toLocaleString('en')} memberships compared/s`);
 console.log(`scan: median ${(median / 1000).toFixed(2)} s (min ${(timings[0]! / 1000).toFixed(2)}, max ${(timings.at(-1)! / 1000).toFixed(2)}) = ${Math.round(memberships / (median / 1000)).toLocaleString('en')} memberships/s`);
+
+report({ name: 'drift scan', work: `${memberships.toLocaleString('en')} memberships, ${(PEOPLE + Math.ceil(PEOPLE / DRIFT_EVERY)).toLocaleString('en')} accounts, 1% drifted, Postgres ${database.kind}`, runs: RUNS, unit: 'memberships compared/s', median: Math.round(memberships / (mid(compares) / 1000)), notes: `whole scan median ${(median / 1000).toFixed(1)} s incl. reading ${memberships.toLocaleString('en')} memberships page by page (${(mid(reads) / 1000).toFixed(1)} s)` });
 
 await boss.stop({ graceful: false });
 await handle.destroy();

@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config.js';
 import { signHris } from '../src/intake/hris-signature.js';
 import { createLogger } from '../src/log.js';
 import { benchDatabase } from './bench-database.js';
+import { report } from './result.js';
 
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 1000);
 const LIMIT_PER_MINUTE = Number(process.env.BENCH_LIMIT ?? 3000);
@@ -83,6 +84,8 @@ console.log(`work: ${PEOPLE} hires × 3 operations each (okta account + 2 groups
 console.log(`operations: ${verified} verified, ${failed} failed${pause ? ` (a pause happened: ${pause})` : ''}`);
 console.log(`achieved: ${achieved.toFixed(0)} operations/minute = ${(achieved / LIMIT_PER_MINUTE).toFixed(2)} of the limit, over ${(elapsedMin * 60).toFixed(1)} s`);
 console.log(`termination behind the backlog: fully revoked ${(terminationMs / 1000).toFixed(1)} s after its event was accepted`);
+
+report({ name: 'orchestrator under a rate limit', work: `${PEOPLE} hires × 3 operations, limit ${LIMIT_PER_MINUTE}/min, ${LATENCY_MS} ms per call, Postgres ${database.kind}`, runs: 1, unit: 'of the limit', median: Number((achieved / LIMIT_PER_MINUTE).toFixed(2)), notes: `${achieved.toFixed(0)} ops/min, ${failed} failed; termination behind the backlog fully revoked in ${(terminationMs / 1000).toFixed(1)} s` });
 
 if (process.env.BENCH_KEEP) {
   const { rows } = await gatehouse.database.pool.query("select key like 'grant okta:account' as acct, count(*)::int as n, round(avg(extract(epoch from finished_at-started_at))*1000) as avg_ms, round(extract(epoch from max(finished_at)-min(started_at))) as span_s from operations group by 1");

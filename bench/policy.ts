@@ -4,6 +4,7 @@
  * The data is generated from a fixed seed, so every run measures the same work.
  */
 import { cpus } from 'node:os';
+import { report } from './result.js';
 import { buildPolicySet, evaluate, type PolicyPerson } from '../src/policy/index.js';
 import { parsePolicyText } from '../src/policy/loader.js';
 import type { CompiledConflict, CompiledPolicy } from '../src/policy/types.js';
@@ -98,3 +99,4 @@ console.log(`work: ${fmt(PEOPLE)} people × ${POLICIES} policies (+20 conflict r
 console.log(`runs: ${RUNS} (after 1 warm-up)`);
 console.log(`people/second: median ${fmt(median)}, min ${fmt(rates[0]!)}, max ${fmt(rates.at(-1)!)}`);
 console.log(`whole plan (${fmt(PEOPLE)} people): median ${((PEOPLE / median) * 1000).toFixed(0)} ms`);
+report({ name: 'policy evaluation', work: `${fmt(PEOPLE)} people × ${POLICIES} policies (+20 conflict rules), one core`, runs: RUNS, unit: 'people/s', median: Math.round(median), min: Math.round(rates[0]!), max: Math.round(rates.at(-1)!), notes: `whole plan ${((PEOPLE / median) * 1000).toFixed(0)} ms` });

@@ -112,6 +112,18 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
     await later(op.not_before);
     return;
   }
+  // A newer plan for the same entitlement supersedes this one: an older grant taken over from a
+  // dead worker must not undo a leaver's revoke that was planned (and perhaps done) since.
+  const newer = await deps.db.selectFrom('operations').select('id').where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).where('id', '>', op.id).where('state', '!=', 'cancelled').executeTakeFirst();
+  if (newer) {
+    await deps.db.transaction().execute(async (trx) => {
+      const cancelled = await trx.updateTable('operations').set({ state: 'cancelled', finished_at: new Date(), last_error: `superseded by operation ${newer.id}` }).where('id', '=', op.id).where('state', 'in', ['pending', 'running']).returning('id').executeTakeFirst();
+      if (!cancelled) return;
+      await releaseDependents(trx as unknown as Db, deps.boss, op.run_id, deps.adapters.manualSystems());
+      await settleRun(trx as unknown as Db, deps.boss, op.run_id);
+    });
+    return;
+  }
   if (deps.adapters.manualSystems().includes(op.system)) {
     await openManualTask(deps, op);
     return;
