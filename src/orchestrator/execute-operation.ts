@@ -9,6 +9,7 @@ import type { OperationsTable } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { AdapterRegistry } from './adapter-registry.js';
 import { activateRequest, requestAccessRemoved, requestGrantFailed, requestIdOf } from '../requests/lifecycle.js';
+import { cancelWithDependents } from './cancel-operations.js';
 import { openManualTask } from './manual-tasks.js';
 import { notify } from './notifications.js';
 import { QUEUES } from './queue.js';
@@ -116,10 +117,14 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
   // dead worker must not undo a leaver's revoke that was planned (and perhaps done) since.
   const newer = await deps.db.selectFrom('operations').select('id').where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).where('id', '>', op.id).where('state', '!=', 'cancelled').executeTakeFirst();
   if (newer) {
+    // What waited on it in its run is cancelled too, and the person re-planned: the newest plan
+    // decides what is still needed, in the right order.
     await deps.db.transaction().execute(async (trx) => {
-      const cancelled = await trx.updateTable('operations').set({ state: 'cancelled', finished_at: new Date(), last_error: `superseded by operation ${newer.id}` }).where('id', '=', op.id).where('state', 'in', ['pending', 'running']).returning('id').executeTakeFirst();
-      if (!cancelled) return;
-      await releaseDependents(trx as unknown as Db, deps.boss, op.run_id, deps.adapters.manualSystems());
+      const pending = await trx.selectFrom('operations').select(['id', 'run_id', 'key', 'depends_on', 'kind', 'entitlement', 'state', 'phase', 'attempts']).where('person_id', '=', op.person_id).where('state', '=', 'pending').forUpdate().execute();
+      const self = await trx.selectFrom('operations').select(['id', 'run_id', 'key', 'depends_on', 'kind', 'entitlement', 'state', 'phase', 'attempts']).where('id', '=', op.id).where('state', 'in', ['pending', 'running']).forUpdate().executeTakeFirst();
+      if (!self) return;
+      const cancelled = await cancelWithDependents(trx as unknown as Db, { personId: op.person_id, seeds: [self], pending, why: `superseded by operation ${newer.id}`, now: new Date(), seedsOwnGrant: false });
+      if (cancelled.length > 1) await reconcileAgain(trx as unknown as Db, deps.boss, op.person_id, reason);
       await settleRun(trx as unknown as Db, deps.boss, op.run_id);
     });
     return;
@@ -382,4 +387,9 @@ async function fail(deps: ExecuteDeps, ctx: Context, message: string, kind: stri
     await releaseDependents(trx as unknown as Db, deps.boss, op.run_id, deps.adapters.manualSystems());
     await settleRun(trx as unknown as Db, deps.boss, op.run_id);
   });
+}
+
+/** The person planned again, at the priority of the run whose work was cancelled. */
+async function reconcileAgain(db: Db, boss: PgBoss, personId: string, reason: string | undefined): Promise<void> {
+  await boss.send(QUEUES.reconcilePerson.name, { personId, reason: reason ?? 'drift' }, { db: bossOnTransaction(db as never), priority: runPriority(reason) });
 }

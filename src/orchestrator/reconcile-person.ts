@@ -11,6 +11,7 @@ import type { AdapterRegistry } from './adapter-registry.js';
 import { IDENTITY_PROVIDERS } from './adapter-registry.js';
 import { QUEUES } from './queue.js';
 import { runPriority } from './run-state.js';
+import { cancelWithDependents } from './cancel-operations.js';
 import { activateRequest } from '../requests/lifecycle.js';
 import { LIVE_STATES } from '../requests/service.js';
 
@@ -105,35 +106,9 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     const inflight = await trx.selectFrom('operations').select(['id', 'run_id', 'key', 'depends_on', 'kind', 'entitlement', 'state', 'not_before', 'phase', 'attempts']).where('person_id', '=', personId).where('state', 'in', ['pending', 'running', 'manual']).forUpdate().execute();
     // A leaver's access does not wait out a transfer's overlap: deferred revokes are re-planned now.
     const deferred = (o: (typeof inflight)[number]) => !plan.active && o.kind === 'revoke' && o.not_before !== null && o.not_before > now;
-    const contradicted = inflight.filter((o) => o.state !== 'running' && (deferred(o) || (o.kind === 'grant' ? !wanted.has(o.entitlement) : wanted.has(o.entitlement))));
-    // What waited on a cancelled operation in the same run is cancelled too (and planned again
-    // below if still needed): a leaver's account suspension must not wait on a revoke that will
-    // never run.
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const o of inflight) {
-        if (o.state !== 'pending' || contradicted.includes(o)) continue;
-        if (contradicted.some((c) => c.run_id === o.run_id && o.depends_on.includes(c.key))) {
-          contradicted.push(o);
-          grew = true;
-        }
-      }
-    }
-    if (contradicted.length > 0) {
-      await trx.updateTable('operations').set({ state: 'cancelled', finished_at: now, last_error: `superseded by a newer reconcile (${reason})` }).where('id', 'in', contradicted.map((o) => o.id)).where('state', 'in', ['pending', 'manual']).execute();
-      await trx.updateTable('manual_tasks').set({ status: 'cancelled' }).where('operation_id', 'in', contradicted.map((o) => o.id)).where('status', '=', 'open').execute();
-      for (const o of contradicted) {
-        if (o.phase !== 'write' || o.attempts > 0) {
-          // It may have changed the system already (it was verifying, or retrying): nobody knows,
-          // so the grant is marked failed, which the plan below revokes if unwanted and grants if wanted.
-          await trx.updateTable('grants').set({ status: 'failed', last_error: `superseded by a newer reconcile (${reason}) after its ${o.kind} may have been made`, updated_at: now }).where('person_id', '=', personId).where('entitlement', '=', o.entitlement).execute();
-        } else if (o.kind === 'grant') {
-          // A grant never made leaves nothing to hold; a revoke never made leaves it held.
-          await trx.deleteFrom('grants').where('person_id', '=', personId).where('entitlement', '=', o.entitlement).where('status', 'in', ['pending', 'manual']).execute();
-        } else await trx.updateTable('grants').set({ status: 'verified', updated_at: now }).where('person_id', '=', personId).where('entitlement', '=', o.entitlement).where('status', '=', 'revoking').execute();
-      }
-    }
-    const standing = inflight.filter((o) => !contradicted.includes(o));
+    const seeds = inflight.filter((o) => o.state !== 'running' && (deferred(o) || (o.kind === 'grant' ? !wanted.has(o.entitlement) : wanted.has(o.entitlement))));
+    const contradicted = seeds.length === 0 ? [] : await cancelWithDependents(trx as unknown as Db, { personId, seeds, pending: inflight, why: `superseded by a newer reconcile (${reason})`, now, seedsOwnGrant: true });
+    const standing = inflight.filter((o) => !contradicted.some((c) => c.id === o.id));
     const granting = new Set(standing.filter((o) => o.kind === 'grant').map((o) => o.entitlement));
     const revoking = new Set(standing.filter((o) => o.kind === 'revoke').map((o) => o.entitlement));
     const actual: ActualGrant[] = [];

@@ -34,12 +34,9 @@ export async function releaseDependents(db: Db, boss: PgBoss, runId: string, man
   // The next tier keeps the run's priority: a leaver's second tier must not queue behind joiners.
   const priority = runPriority(run?.reason);
   const ops = await db.selectFrom('operations').select(['id', 'key', 'state', 'depends_on', 'system', 'person_id', 'entitlement', 'last_error']).where('run_id', '=', runId).execute();
-  // An operation superseded by a newer one for the same entitlement is that one's job now: what
-  // waited on it goes ahead (a leaver's account suspension must not be stranded by it).
-  const superseded = (o: (typeof ops)[number]) => o.state === 'cancelled' && (o.last_error ?? '').startsWith('superseded by operation');
-  const done = new Set(ops.filter((o) => o.state === 'verified' || o.state === 'applied' || superseded(o)).map((o) => o.key));
+  const done = new Set(ops.filter((o) => o.state === 'verified' || o.state === 'applied').map((o) => o.key));
   const manual = new Set(ops.filter((o) => o.state === 'manual').map((o) => o.key));
-  const failed = new Set(ops.filter((o) => o.state === 'failed' || (o.state === 'cancelled' && !superseded(o))).map((o) => o.key));
+  const failed = new Set(ops.filter((o) => o.state === 'failed' || o.state === 'cancelled').map((o) => o.key));
   for (const o of ops) {
     if (o.state !== 'pending' || o.depends_on.length === 0) continue;
     if (o.depends_on.some((d) => failed.has(d))) {

@@ -1,0 +1,51 @@
+import type { Db } from '../db/database.js';
+
+export interface CancellableOperation {
+  id: number;
+  run_id: string;
+  key: string;
+  depends_on: string[];
+  kind: 'grant' | 'revoke';
+  entitlement: string;
+  state: string;
+  phase: string;
+  attempts: number;
+}
+
+/**
+ * Cancels operations and, transitively, the pending operations of the same run that wait on them
+ * (a leaver's account suspension must not wait on a revoke that will never run); the person's next
+ * plan covers whatever is still needed. Each cancelled operation's grant row is set to what is
+ * known: one that may have written already (verifying, or retrying) is `failed`, so the plan
+ * settles it either way; a grant never made is dropped; a revoke never made leaves it held.
+ * `seedsOwnGrant: false` leaves the seeds' rows alone (a newer operation owns that entitlement).
+ */
+export async function cancelWithDependents(
+  db: Db,
+  input: { personId: string; seeds: CancellableOperation[]; pending: CancellableOperation[]; why: string; now: Date; seedsOwnGrant: boolean },
+): Promise<CancellableOperation[]> {
+  const cancelled = [...input.seeds];
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const o of input.pending) {
+      if (o.state !== 'pending' || cancelled.some((c) => c.id === o.id)) continue;
+      if (cancelled.some((c) => c.run_id === o.run_id && o.depends_on.includes(c.key))) {
+        cancelled.push(o);
+        grew = true;
+      }
+    }
+  }
+  if (cancelled.length === 0) return cancelled;
+  await db.updateTable('operations').set({ state: 'cancelled', finished_at: input.now, last_error: input.why }).where('id', 'in', cancelled.map((o) => o.id)).where('state', 'in', ['pending', 'running', 'manual']).execute();
+  await db.updateTable('manual_tasks').set({ status: 'cancelled' }).where('operation_id', 'in', cancelled.map((o) => o.id)).where('status', '=', 'open').execute();
+  for (const o of cancelled) {
+    if (!input.seedsOwnGrant && input.seeds.includes(o)) continue;
+    const grant = db.updateTable('grants').where('person_id', '=', input.personId).where('entitlement', '=', o.entitlement);
+    if (o.phase !== 'write' || o.attempts > 0) {
+      await grant.set({ status: 'failed', last_error: `${input.why}, after its ${o.kind} may have been made`, updated_at: input.now }).execute();
+    } else if (o.kind === 'grant') {
+      await db.deleteFrom('grants').where('person_id', '=', input.personId).where('entitlement', '=', o.entitlement).where('status', 'in', ['pending', 'manual']).execute();
+    } else await grant.set({ status: 'verified', updated_at: input.now }).where('status', '=', 'revoking').execute();
+  }
+  return cancelled;
+}
