@@ -13,19 +13,11 @@ import { createTestDatabase } from '../helpers/database.js';
 import { run } from '../helpers/process.js';
 import { SlackApiFake } from '../helpers/slack-api-fake.js';
 import { slackHeaders } from '../helpers/slack-signing.js';
+import { until } from '../helpers/until.js';
 
 const HRIS = 'whsec_drift';
 const SLACK = 'slack-signing-secret-drift';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * Drift on a sandboxed GitHub seeded by hand, as an admin clicking in GitHub would: one item of

@@ -5,18 +5,10 @@ import { loadConfig } from '../../src/config.js';
 import { signHris } from '../../src/intake/hris-signature.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'whsec_orchestrator';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * The whole path on sandboxed systems: a signed hire → reconcile-person → operations in tiers →

@@ -6,18 +6,10 @@ import { signHris } from '../../src/intake/hris-signature.js';
 import { createLogger } from '../../src/log.js';
 import { reconcilePerson } from '../../src/orchestrator/reconcile-person.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'whsec_failures';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('orchestrator: retries, failures and compensation', () => {
   let gatehouse: Gatehouse;

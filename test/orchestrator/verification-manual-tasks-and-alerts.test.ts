@@ -15,20 +15,12 @@ import type { SlackMessage } from '../../src/slack/notifier.js';
 import { slackHeaders } from '../helpers/slack-signing.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { type Script, withScripted } from '../helpers/scripted-adapter.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'whsec_orchestrator';
 const SLACK_SECRET = 'slack-signing-secret';
 const VERIFY = [200, 400, 800];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * The orchestrator's harder paths, driven through the real pipeline (signed HRIS webhook →

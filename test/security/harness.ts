@@ -61,12 +61,4 @@ export async function postSlack(base: string, body: string, contentType: string,
   return fetch(`${base}/slack/events`, { method: 'POST', headers: { 'content-type': contentType, ...slackHeaders(options.secret ?? SECRETS.SLACK_SIGNING_SECRET, body, options.at) }, body });
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from '../helpers/until.js';

@@ -10,6 +10,7 @@ import { sweepRequests } from '../../src/requests/lifecycle.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { SlackApiFake } from '../helpers/slack-api-fake.js';
 import { slackHeaders } from '../helpers/slack-signing.js';
+import { until } from '../helpers/until.js';
 
 const HRIS = 'whsec_requests';
 const SLACK = 'slack-signing-secret-requests';
@@ -42,15 +43,6 @@ requestable:
       max_duration: 2h
 `;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * The whole request flow over real HTTP: Slack-signed slash commands, block_actions,
