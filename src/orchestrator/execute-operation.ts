@@ -43,6 +43,9 @@ export interface ExecuteDeps {
   random?: () => number;
 }
 
+/** A grant whose account does not exist yet (another operation is making it). */
+class AccountNotReady extends AdapterError {}
+
 /** 1 s, 5 s, 30 s, 2 min after the write's first read (ARCHITECTURE.md → verification). */
 export const VERIFY_SCHEDULE_MS = [1_000, 5_000, 30_000, 120_000] as const;
 export const DEFAULT_BACKOFF = { baseMs: 1_000, capMs: 120_000 } as const;
@@ -240,7 +243,7 @@ async function write(deps: ExecuteDeps, ctx: Context): Promise<Step> {
   const account = ctx.known ?? (await adapter.findAccount(ctx.who));
   if (!account) {
     if (op.kind === 'revoke') return { kind: 'done', state: 'verified', outcome: 'already_absent' };
-    throw new AdapterError(`${op.system}: ${ctx.email} has no account to grant ${op.entitlement} to yet`, { kind: 'retryable', system: op.system });
+    throw new AccountNotReady(`${op.system}: ${ctx.email} has no account to grant ${op.entitlement} to yet`, { kind: 'retryable', system: op.system });
   }
   ctx.known = account;
   const result = op.kind === 'grant' ? await adapter.grant(account, op.entitlement, { expiresAt: op.expires_at?.toISOString() ?? null }) : await adapter.revoke(account, op.entitlement);
@@ -360,6 +363,15 @@ async function recordFailure(deps: ExecuteDeps, ctx: Context, error: unknown, pr
     return;
   }
 
+  if (error instanceof AccountNotReady) {
+    // Waiting for the account that another operation is still making is not a failed attempt: it
+    // waits for as long as that operation lives (it ends verified, failed or cancelled).
+    const making = await deps.db.selectFrom('operations').select('id').where('person_id', '=', op.person_id).where('entitlement', '=', `${op.system}:account`).where('kind', '=', 'grant').where('state', 'in', ['pending', 'running']).executeTakeFirst();
+    if (making) {
+      await requeue(deps, ctx, priority, 2_000 + Math.floor((deps.random ?? Math.random)() * 3_000), { attempts: op.phase === 'write' ? op.attempts - 1 : op.attempts, last_error: message, error_kind: kind });
+      return;
+    }
+  }
   if (kind === 'retryable' && attempts < (deps.maxAttempts ?? QUEUES.operation.retryLimit)) {
     const vendor = error instanceof AdapterError ? error.retryAfterMs : undefined;
     const delay = vendor ?? fullJitter(attempts, deps.backoff ?? DEFAULT_BACKOFF, deps.random);
