@@ -37,8 +37,10 @@ function run(command, args, env = {}) {
 try {
   await readFile(join(suites, 'entra', 'PostmanCollection.json'));
 } catch {
-  console.error(`SCIM conformance suites not found at ${suites}: they come from the project's shared/ folder beside this checkout.`);
-  process.exit(1);
+  // The IdPs' suites are not part of this repository (they sit in the project's shared/ folder
+  // beside a checkout). A clone elsewhere skips them, loudly; REQUIRE_SCIM_SUITES=1 makes it fail.
+  console.error(`SCIM conformance suites not found at ${suites}: they come from the project's shared/ folder beside this checkout. SKIPPED (the vitest SCIM tests still run).`);
+  process.exit(process.env.REQUIRE_SCIM_SUITES === '1' ? 1 : 0);
 }
 
 let stopPostgres;

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { SlackDirectory } from '../slack/directory.js';
-import { alertMessage, contractorNoticeMessage, manualTaskMessage, operationLogMessage, reportReadyMessage, runSummaryMessage, welcomeMessage } from '../slack/messages/orchestrator.js';
+import { alertMessage, contractorNoticeMessage, escapeMrkdwn, manualTaskMessage, operationLogMessage, reportReadyMessage, runSummaryMessage, welcomeMessage } from '../slack/messages/orchestrator.js';
 import type { Notifier } from '../slack/notifier.js';
 import { deliverDriftAlert } from '../drift/alert.js';
 import { deliverRequestNotification, REQUEST_NOTIFICATIONS, type RequestNotification } from '../requests/notifications.js';
@@ -21,6 +21,7 @@ export type Notification =
   | { type: 'welcome'; personId: string }
   | { type: 'contractor-notice'; personId: string; daysBefore: number; endDate: string }
   | { type: 'drift-alert'; scanId: number }
+  | { type: 'contractor-extension'; personId: string; requestedBy: string }
   | RequestNotification;
 
 /**
@@ -37,6 +38,8 @@ export async function notify(db: Db, boss: PgBoss, notification: Notification): 
           ? `report-ready-${notification.runId}`
           : notification.type === 'welcome'
             ? `welcome-${notification.personId}`
+            : notification.type === 'contractor-extension'
+              ? `contractor-extension-${notification.personId}-${notification.requestedBy}`
             : notification.type === 'drift-alert'
               ? `drift-alert-${notification.scanId}`
               : notification.type === 'contractor-notice'
@@ -92,6 +95,13 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
       await deps.boss.send(QUEUES.notify.name, { type: 'report-ready', runId: run.id }, { singletonKey: `report-ready-${run.id}` });
       await deps.boss.send(QUEUES.notify.name, { type: 'welcome', personId: run.person_id }, { singletonKey: `welcome-${run.person_id}` });
     }
+    return;
+  }
+  if (notification.type === 'contractor-extension') {
+    const person = await deps.db.selectFrom('people').select(['email', 'data']).where('id', '=', notification.personId).executeTakeFirst();
+    if (!person) return;
+    const endDate = (person.data as PersonRecord).end_date ?? 'their end date';
+    await deps.notifier.post({ channel: deps.itChannel, text: `<@${notification.requestedBy}> asks to extend ${escapeMrkdwn(person.email)}'s contract beyond ${endDate}. Update end_date in the HRIS and Gatehouse keeps their access.` });
     return;
   }
   if (notification.type === 'drift-alert') {

@@ -281,3 +281,30 @@ export async function cancelRequest(deps: RequestDeps, requestId: number, slackU
     return { ok: true };
   });
 }
+
+/** `/access release <entitlement>`: the holder gives time-bound access up now; it is revoked at once. */
+export async function releaseRequests(deps: RequestDeps, slackUserId: string, entitlement: string): Promise<{ ok: true; released: number } | Refusal> {
+  const person = await personForSlackUser(deps, slackUserId);
+  if (!('id' in person)) return person;
+  const active = await deps.db.selectFrom('access_requests').select('id').where('person_id', '=', person.id).where('entitlement', '=', entitlement).where('state', '=', 'active').execute();
+  if (active.length === 0) return { ok: false, message: `You hold no requested access to \`${entitlement}\` to release (birthright access ends with your role; \`/access mine\` lists what you hold).` };
+  await endRequests(deps, { ids: active.map((r) => r.id) }, 'revoked', 'released early by the holder', `slack:${slackUserId}`);
+  return { ok: true, released: active.length };
+}
+
+/**
+ * A contractor's manager asks for their contract to be extended: IT is asked (through the
+ * notification queue) to update end_date in the HRIS, and the request is audited. Only the
+ * contractor's manager may ask.
+ */
+export async function requestContractorExtension(deps: RequestDeps, personId: string, slackUserId: string): Promise<{ ok: true; email: string; endDate: string } | Refusal> {
+  const person = /^[0-9a-f-]{36}$/i.test(personId) ? await deps.db.selectFrom('people').select(['email', 'data']).where('id', '=', personId).executeTakeFirst() : undefined;
+  const manager = (person?.data as PersonRecord | undefined)?.manager_email;
+  if (!person || !manager || (await deps.directory.idForEmail(manager)) !== slackUserId) return { ok: false, message: "Only the contractor's manager can ask for their extension." };
+  const endDate = (person.data as PersonRecord).end_date ?? 'their end date';
+  await deps.db.transaction().execute(async (trx) => {
+    await appendAudit(trx, { actor: `slack:${slackUserId}`, action: 'contractor.extension_requested', subject: person.email, reason: `end_date ${endDate}` });
+    await notify(trx as unknown as Db, deps.boss, { type: 'contractor-extension', personId, requestedBy: slackUserId });
+  });
+  return { ok: true, email: person.email, endDate };
+}

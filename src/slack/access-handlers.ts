@@ -1,10 +1,9 @@
 import type { App } from '@slack/bolt';
-import { appendAudit } from '../audit/append-audit.js';
 import { personHistory } from '../audit/evidence.js';
 import type { Logger } from '../log.js';
 import { CONTRACTOR_EXTENSION } from './messages/orchestrator.js';
 import { type AccessCommand, parseAccessCommand, parseDuration, USAGE } from '../requests/command.js';
-import { cancelRequest, decide, endRequests, fileRequest, personForSlackUser, type RequestDeps, requestableFor } from '../requests/service.js';
+import { cancelRequest, decide, fileRequest, releaseRequests, requestContractorExtension, personForSlackUser, type RequestDeps, requestableFor } from '../requests/service.js';
 import { ACTION, appHomeView, BLOCK, denyReasonModal, type HeldGrant, historyText, mineText, pendingText, requesterFiledText, requestModal, VIEW } from './messages/requests.js';
 
 /** The id a button carries in its value; 0 (which matches nothing) when the payload is not a number. */
@@ -64,11 +63,8 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
     const person = await personForSlackUser(deps, userId);
     if (!('id' in person)) return person.message;
     if (command.kind === 'mine') return mineText(await heldBy(person.id), (await openRequestsOf(person.id)).filter((r) => r.state !== 'active'));
-    // release
-    const active = await deps.db.selectFrom('access_requests').select('id').where('person_id', '=', person.id).where('entitlement', '=', command.entitlement).where('state', '=', 'active').execute();
-    if (active.length === 0) return `You hold no requested access to \`${command.entitlement}\` to release (birthright access ends with your role; \`/access mine\` lists what you hold).`;
-    await endRequests(deps, { ids: active.map((r) => r.id) }, 'revoked', 'released early by the holder', `slack:${userId}`);
-    return `Releasing \`${command.entitlement}\` now; you will get a message when it is removed.`;
+    const released = await releaseRequests(deps, userId, command.entitlement);
+    return released.ok ? `Releasing \`${command.entitlement}\` now; you will get a message when it is removed.` : released.message;
   }
 
   app.command('/access', async ({ command, ack, respond, client }) => {
@@ -156,18 +152,10 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
   });
 
   // A contractor's manager asks for their contract to be extended: IT updates end_date in the HRIS.
-  app.action(CONTRACTOR_EXTENSION, async ({ ack, body, action, respond, client }) => {
+  app.action(CONTRACTOR_EXTENSION, async ({ ack, body, action, respond }) => {
     await ack();
-    const personId = 'value' in action ? String(action.value) : '';
-    const person = await deps.db.selectFrom('people').select(['email', 'data']).where('id', '=', personId).executeTakeFirst();
-    const manager = (person?.data as { manager_email?: string } | undefined)?.manager_email;
-    if (!person || !manager || (await deps.directory.idForEmail(manager)) !== body.user.id) {
-      return void (await respond({ response_type: 'ephemeral', replace_original: false, text: 'Only the contractor\'s manager can ask for their extension.' }));
-    }
-    const endDate = (person.data as { end_date?: string }).end_date ?? 'their end date';
-    await client.chat.postMessage({ channel: deps.itChannel, text: `<@${body.user.id}> asks to extend ${person.email}'s contract beyond ${endDate}. Update end_date in the HRIS and Gatehouse keeps their access.` });
-    await appendAudit(deps.db, { actor: `slack:${body.user.id}`, action: 'contractor.extension_requested', subject: person.email, reason: `end_date ${endDate}` });
-    await respond({ response_type: 'ephemeral', replace_original: false, text: `IT has been asked to extend ${person.email}'s contract. Their access continues once the HR system has the new end date.` });
+    const result = await requestContractorExtension(deps, 'value' in action ? String(action.value) : '', body.user.id);
+    await respond({ response_type: 'ephemeral', replace_original: false, text: result.ok ? `IT has been asked to extend ${result.email}'s contract. Their access continues once the HR system has the new end date.` : result.message });
   });
 
   app.action(ACTION.openRequestModal, async ({ ack, body, client }) => {
