@@ -77,6 +77,16 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
       await trx.updateTable('people').set({ status: 'terminated', updated_at: now }).where('id', '=', personId).execute();
       await appendAudit(trx, { actor: 'system', action: 'person.ended', subject: person.email, reason: `end_date ${record.end_date ?? ''} has passed`, detail: { personId } });
     }
+    if (!plan.active) {
+      // A leaver's requests end with them: waiting ones are withdrawn, granted ones revoked, so a
+      // rehire starts from their policies and does not get last year's approval back.
+      const open = [];
+      for (const [from, to] of [[['pending'], 'cancelled'], [LIVE_STATES, 'revoked']] as const) {
+        const ended = await trx.updateTable('access_requests').set({ state: to, ended_at: now, end_reason: 'the person left' }).where('person_id', '=', personId).where('state', 'in', from).returning(['id', 'entitlement', 'state']).execute();
+        open.push(...ended);
+      }
+      for (const r of open) await appendAudit(trx, { actor: 'system', action: `request.${r.state}`, subject: person.email, entitlement: r.entitlement, reason: 'the person left', detail: { requestId: r.id } });
+    }
     const dependencies = deps.adapters.dependencies();
     const desired = plan.grants
       .filter((g) => deps.adapters.manages(systemOf(g.entitlement)))

@@ -375,4 +375,40 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     expect(JSON.stringify(home.view)).toContain('github:team:acme/platform#member');
     expect(JSON.stringify(home.view)).toContain('Request more');
   });
+
+  it("a leaver's requests end with them: the waiting one is withdrawn, the granted one revoked, and a rehire does not get it back", async () => {
+    const dana = `U0DANA${backend.length}`;
+    const email = `dana${backend.length}@company.com`;
+    slack.addUser({ id: dana, email, name: 'dana' });
+    const hris = async (event_type: string, id: string, timestamp: string, status = 'active') => {
+      const body = JSON.stringify({ event_type, event_id: `evt_dana_${id}_${backend.length}`, timestamp, data: { employee_id: `emp_dana${backend.length}`, email, first_name: 'Dana', last_name: 'D', department: 'Engineering', team: 'Platform', manager_email: 'lee@company.com', status } });
+      expect((await fetch(`http://127.0.0.1:${gatehouse.port}/hris/events`, { method: 'POST', headers: { 'gatehouse-signature': signHris(HRIS, body) }, body })).status).toBe(202);
+    };
+    await hris('employee.hired', 'hire', '2026-11-21T09:00:00Z');
+    const personId = (await until('Dana stored', () => db().selectFrom('people').select('id').where('email', '=', email).executeTakeFirst())).id;
+    const ofDana = (entitlement: string) => db().selectFrom('access_requests').select(['id', 'state', 'end_reason']).where('person_id', '=', personId).where('entitlement', '=', entitlement).executeTakeFirst();
+    const grantOf = (entitlement: string) => db().selectFrom('grants').select('status').where('person_id', '=', personId).where('entitlement', '=', entitlement).executeTakeFirst();
+    await responseTo((await command(dana, `request ${REPO_ADMIN} for 1h because release`)).responseId);
+    await until('auto-approved and active', () => ofDana(REPO_ADMIN).then((r) => r?.state === 'active'));
+    expect(await grantOf(REPO_ADMIN)).toEqual({ status: 'verified' });
+    await responseTo((await command(dana, 'request github:repo:acme/billing#read for 1d')).responseId);
+    expect(await until('waiting', () => ofDana('github:repo:acme/billing#read'))).toMatchObject({ state: 'pending' });
+
+    await hris('employee.terminated', 'leave', '2026-11-22T09:00:00Z', 'terminated');
+    await until('both ended', async () => (await ofDana(REPO_ADMIN))?.state === 'revoked' && (await ofDana('github:repo:acme/billing#read'))?.state === 'cancelled');
+    expect(await ofDana(REPO_ADMIN)).toMatchObject({ end_reason: 'the person left' });
+    await until('access revoked', () => grantOf(REPO_ADMIN).then((g) => g?.status === 'revoked'));
+    const audit = await db().selectFrom('audit_log').select(['action', 'reason']).where('subject', '=', email).where('action', 'in', ['request.revoked', 'request.cancelled']).orderBy('seq').execute();
+    expect(audit).toEqual([
+      { action: 'request.cancelled', reason: 'the person left' },
+      { action: 'request.revoked', reason: 'the person left' },
+    ]);
+
+    // Rehired: their policies again, not last month's approval.
+    await hris('employee.hired', 'rehire', '2026-11-23T09:00:00Z');
+    await until('policy access back', () => grantOf('github:team:acme/platform#member').then((g) => g?.status === 'verified'));
+    expect(await grantOf(REPO_ADMIN)).toEqual({ status: 'revoked' });
+    const { rows } = await gatehouse.database.pool.query('select count(*)::int as n from sandbox_grants g join sandbox_accounts a on a.system = g.system and a.id = g.account_id where a.email = $1 and g.entitlement = $2', [email, REPO_ADMIN]);
+    expect(rows[0].n).toBe(0);
+  });
 });
