@@ -1,3 +1,4 @@
+import { transact } from '../db/transact.js';
 import type { PgBoss } from 'pg-boss';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../db/database.js';
@@ -22,7 +23,7 @@ export async function revokeDriftItem(deps: { db: Db; boss: PgBoss; adapters: Ad
   const now = new Date();
   if (item.person_id) {
     const target = item.class === 'level' && item.expected ? item.entitlement : item.entitlement;
-    await deps.db.transaction().execute(async (trx) => {
+    await transact(deps.db, async (trx) => {
       await trx.updateTable('drift_items').set({ status: 'revoking', decided_by: actor, decided_at: now }).where('id', '=', itemId).execute();
       if (item.class === 'orphan') {
         // A person who should have no account here: their reconcile suspends it.
@@ -43,7 +44,7 @@ export async function revokeDriftItem(deps: { db: Db; boss: PgBoss; adapters: Ad
   else await adapter.revoke(account, item.entitlement);
   // Read back: "200 OK is not done".
   const still = item.class === 'orphan' ? (await adapter.findAccount({ employeeId: '', email: item.email ?? '' }))?.status === 'active' && Boolean(item.email) : adapter.checkGrant ? Boolean(await adapter.checkGrant(account, item.entitlement)) : false;
-  await deps.db.transaction().execute(async (trx) => {
+  await transact(deps.db, async (trx) => {
     await trx.updateTable('drift_items').set({ status: still ? 'open' : 'resolved', decided_by: actor, decided_at: now }).where('id', '=', itemId).execute();
     await appendAudit(trx, { actor, action: 'drift.revoke', subject: item.email ?? item.account_id, entitlement: item.entitlement, reason: `drift:${itemId}`, result: still ? 'still present after revoking' : 'revoked and verified' });
   });
@@ -59,7 +60,7 @@ export async function keepDriftItem(deps: { db: Db; boss: PgBoss }, input: { ite
   const reason = input.reason.trim();
   if (!reason) return { ok: false, message: 'Say why this access may stay (an auditor will read it).' };
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) return { ok: false, message: 'The expiry must be in the future.' };
-  return deps.db.transaction().execute(async (trx) => {
+  return transact(deps.db, async (trx) => {
     const item = await trx.selectFrom('drift_items').selectAll().where('id', '=', input.itemId).forUpdate().executeTakeFirst();
     if (!item) return { ok: false, message: `There is no drift item #${input.itemId}.` };
     if (item.status !== 'open') return { ok: false, message: `Drift item #${input.itemId} is already ${item.status}; nothing changed.` };
@@ -88,7 +89,7 @@ export async function expireDriftExceptions(deps: { db: Db; boss: PgBoss; now?: 
   const now = deps.now?.() ?? new Date();
   const ended = await deps.db.updateTable('drift_exceptions').set({ ended_at: now }).where('ended_at', 'is', null).where('expires_at', '<=', now).returning(['id', 'person_id', 'entitlement', 'account_id']).execute();
   for (const e of ended) {
-    await deps.db.transaction().execute(async (trx) => {
+    await transact(deps.db, async (trx) => {
       await appendAudit(trx, { actor: 'system', action: 'drift.exception_expired', subject: e.account_id, entitlement: e.entitlement, reason: `exception:${e.id}` });
       if (e.person_id) await reconcileLater(trx as unknown as Db, deps.boss, e.person_id);
     });

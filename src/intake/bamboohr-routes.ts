@@ -1,9 +1,10 @@
+import { transact } from '../db/transact.js';
 import type { PgBoss } from 'pg-boss';
 import { isDatabaseUnavailable } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import { readBody, sendJson } from '../http/body.js';
 import type { Route } from '../http/router.js';
-import { applyPersonChange } from '../people/apply-change.js';
+import { applyPersonChange, lockPeople } from '../people/apply-change.js';
 import { type FieldError, personRecordSchema, toFieldErrors } from '../people/person-record.js';
 import { recordEvent } from '../people/record-event.js';
 import { type BambooFieldMap, bambooBodySchema, isEventBasedPayload, mapBambooEmployee, verifyBambooSignature } from './bamboohr.js';
@@ -68,9 +69,10 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
           return;
         }
         try {
-          const results = await deps.db.transaction().execute(async (trx) => {
+          const results = await transact(deps.db, async (trx) => {
             const out: { id: string; status: 'accepted' | 'duplicate' | 'recorded' }[] = [];
             const errors: FieldError[] = [];
+            await lockPeople(trx, body.data.employees.map((e) => String(mapBambooEmployee(e, deps.fieldMap).fields.employee_id)));
             for (const [i, employee] of body.data.employees.entries()) {
               const mapped = mapBambooEmployee(employee, deps.fieldMap);
               errors.push(...mapped.errors.map((e) => ({ ...e, path: `employees.${i}.${e.path}` })));

@@ -1,10 +1,11 @@
+import { transact } from '../db/transact.js';
 import type { PgBoss } from 'pg-boss';
 import { isDatabaseUnavailable } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import { readBody, sendJson } from '../http/body.js';
 import type { Route } from '../http/router.js';
 import type { Logger } from '../log.js';
-import { applyPersonChange } from '../people/apply-change.js';
+import { applyPersonChange, lockPeople } from '../people/apply-change.js';
 import { parseHrisBody } from './hris-event.js';
 import { verifyHrisSignature } from './hris-signature.js';
 
@@ -49,8 +50,9 @@ export function createHrisRoutes(deps: HrisDeps): Route[] {
         }
         let results: { event_id: string; duplicate: boolean }[];
         try {
-          results = await deps.db.transaction().execute(async (trx) => {
+          results = await transact(deps.db, async (trx) => {
             const out: { event_id: string; duplicate: boolean }[] = [];
+            await lockPeople(trx, parsed.events.map((e) => e.data.employee_id));
             for (const event of parsed.events) {
               const applied = await applyPersonChange(
                 trx,

@@ -1,3 +1,4 @@
+import { transact } from '../db/transact.js';
 import { createHash } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.js';
@@ -111,7 +112,7 @@ export async function importPeople(
   const now = options.now ?? new Date();
   options.onProgress?.(0, plan.length);
   for (const [i, p] of plan.entries()) {
-    const applied = await db.transaction().execute((trx) =>
+    const applied = await transact(db, (trx) =>
       applyPersonChange(
         trx,
         boss,

@@ -1,3 +1,4 @@
+import { transact } from '../db/transact.js';
 import type { Selectable } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { appendAudit } from '../audit/append-audit.js';
@@ -65,7 +66,7 @@ export class TaskNotFoundError extends Error {
  * recorded, the audit log says who, and what waited for it runs. A second click changes nothing.
  */
 export async function completeManualTask(deps: TaskDeps, taskId: number, actor: string): Promise<CompletedTask> {
-  return deps.db.transaction().execute(async (trx) => {
+  return transact(deps.db, async (trx) => {
     const done = await trx.updateTable('manual_tasks').set({ status: 'done', done_at: new Date(), done_by: actor }).where('id', '=', taskId).where('status', '=', 'open').returningAll().executeTakeFirst();
     const task = done ?? (await trx.selectFrom('manual_tasks').selectAll().where('id', '=', taskId).executeTakeFirst());
     if (!task) throw new TaskNotFoundError(taskId);

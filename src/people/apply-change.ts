@@ -64,6 +64,19 @@ function dayAfter(date: string): Date {
  *   leavers first; for someone whose start_date is ahead it waits until the start date minus the
  *   lead time, and a future end_date gets its own job for the day after, so access ends on time.
  */
+/**
+ * Takes the per-person locks of applyPersonChange for these people, in one order. A batch takes
+ * all of its people's locks first: locking them one event at a time, after the first event's audit
+ * row, would hold the audit chain's lock while waiting for a person's lock, which a single event for
+ * that person holds while it waits for the chain (a deadlock). Taking a lock again is free.
+ */
+export async function lockPeople(trx: Transaction<Database>, employeeIds: string[]): Promise<void> {
+  const ids = [...new Set(employeeIds)].sort();
+  for (const id of ids) await sql`select pg_advisory_xact_lock(hashtext(${`person:${id}`}))`.execute(trx);
+  // And their rows, for the same reason (a request filed for one of them holds a key-share lock on it).
+  if (ids.length > 1) await trx.selectFrom('people').select('id').where('employee_id', 'in', ids).orderBy('employee_id').forUpdate().execute();
+}
+
 export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss, change: PersonChange, options: { now?: Date; joinerLeadTimeMs?: number } = {}): Promise<AppliedChange> {
   const now = options.now ?? new Date();
   // A termination event whose record still says active (the HRIS sent the last known data) is
@@ -80,7 +93,7 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
 
   // Two first events for the same new person (a batch and a retry, two sources) would both find no
   // row and both insert; this lock makes the second wait and see the first.
-  await sql`select pg_advisory_xact_lock(hashtext(${`person:${record.employee_id}`}))`.execute(trx);
+  await lockPeople(trx, [record.employee_id]);
   const existing = await trx.selectFrom('people').selectAll().where('employee_id', '=', record.employee_id).forUpdate().executeTakeFirst();
 
   // Every event received is in the audit trail, with what it was taken as.

@@ -1,3 +1,4 @@
+import { transact } from '../db/transact.js';
 import { sql } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { appendAudit } from '../audit/append-audit.js';
@@ -139,7 +140,7 @@ export async function fileRequest(
     }
   }
 
-  return deps.db.transaction().execute(async (trx) => {
+  return transact(deps.db, async (trx) => {
     const row = await trx
       .insertInto('access_requests')
       .values({
@@ -195,7 +196,7 @@ export type Decision =
  */
 export async function decide(deps: RequestDeps, input: { requestId: number; slackUserId: string; decision: 'approved' | 'denied'; reason?: string | null }): Promise<Decision> {
   const now = deps.now?.() ?? new Date();
-  return deps.db.transaction().execute(async (trx) => {
+  return transact(deps.db, async (trx) => {
     const request = await trx.selectFrom('access_requests').selectAll().where('id', '=', input.requestId).forUpdate().executeTakeFirst();
     if (!request) return { ok: false, message: `There is no request #${input.requestId}.` };
     if (request.state !== 'pending') {
@@ -253,7 +254,7 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
  */
 export async function endRequests(deps: Pick<RequestDeps, 'db' | 'boss' | 'now'>, filter: { ids?: number[]; dueBy?: Date }, state: 'expired' | 'revoked', reason: string, actor: string): Promise<number[]> {
   const now = deps.now?.() ?? new Date();
-  return deps.db.transaction().execute(async (trx) => {
+  return transact(deps.db, async (trx) => {
     let query = trx.updateTable('access_requests').set({ state, ended_at: now, end_reason: reason });
     if (filter.ids) query = query.where('id', 'in', filter.ids.length > 0 ? filter.ids : [-1]).where('state', 'in', LIVE_STATES);
     if (filter.dueBy) query = query.where('state', '=', 'active').where('expires_at', '<=', filter.dueBy);
@@ -269,7 +270,7 @@ export async function endRequests(deps: Pick<RequestDeps, 'db' | 'boss' | 'now'>
 
 /** Withdraws a request still waiting for approval (its requester only). */
 export async function cancelRequest(deps: RequestDeps, requestId: number, slackUserId: string): Promise<{ ok: true } | Refusal> {
-  return deps.db.transaction().execute(async (trx) => {
+  return transact(deps.db, async (trx) => {
     const request = await trx.selectFrom('access_requests').selectAll().where('id', '=', requestId).forUpdate().executeTakeFirst();
     if (!request || request.requester_slack_id !== slackUserId) return { ok: false, message: `You have no request #${requestId}.` };
     if (request.state !== 'pending') return { ok: false, message: `Request #${requestId} is ${request.state}; only pending requests can be cancelled${LIVE_STATES.includes(request.state) ? ' (use `/access release` to give access up)' : ''}.` };
@@ -302,7 +303,7 @@ export async function requestContractorExtension(deps: RequestDeps, personId: st
   const manager = (person?.data as PersonRecord | undefined)?.manager_email;
   if (!person || !manager || (await deps.directory.idForEmail(manager)) !== slackUserId) return { ok: false, message: "Only the contractor's manager can ask for their extension." };
   const endDate = (person.data as PersonRecord).end_date ?? 'their end date';
-  await deps.db.transaction().execute(async (trx) => {
+  await transact(deps.db, async (trx) => {
     await appendAudit(trx, { actor: `slack:${slackUserId}`, action: 'contractor.extension_requested', subject: person.email, reason: `end_date ${endDate}` });
     await notify(trx as unknown as Db, deps.boss, { type: 'contractor-extension', personId, requestedBy: slackUserId });
   });

@@ -1,3 +1,4 @@
+import { transact } from '../../db/transact.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sql, type Transaction } from 'kysely';
@@ -128,7 +129,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
         else throw error;
       }
     };
-  const tx = <T>(fn: (trx: Trx) => Promise<T>) => deps.db.transaction().execute(fn);
+  const tx = <T>(fn: (trx: Trx) => Promise<T>) => transact(deps.db, fn);
   const sync = (trx: Trx, userId: string, options: Omit<SyncOptions, 'joinerLeadTimeMs'> = {}) => syncPerson(trx, deps.boss, userId, { ...options, joinerLeadTimeMs: deps.joinerLeadTimeMs });
 
   const userNotFound = (id: string) => new ScimError(404, `User ${id} not found`);
