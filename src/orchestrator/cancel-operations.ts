@@ -1,4 +1,6 @@
+import type { ExpressionBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Database } from '../db/schema.js';
 
 export interface CancellableOperation {
   id: number;
@@ -17,7 +19,8 @@ export interface CancellableOperation {
  * (a leaver's account suspension must not wait on a revoke that will never run); the person's next
  * plan covers whatever is still needed. Each cancelled operation's grant row is set to what is
  * known: one that may have written already (verifying, or retrying) is `failed`, so the plan
- * settles it either way; a grant never made is dropped; a revoke never made leaves it held.
+ * settles it either way; a grant never made is dropped, unless it may be there from before (then
+ * `failed` too); a revoke never made leaves it held.
  * `seedsOwnGrant: false` leaves the seeds' rows alone (a newer operation owns that entitlement).
  */
 export async function cancelWithDependents(
@@ -44,6 +47,11 @@ export async function cancelWithDependents(
     if (o.phase !== 'write' || o.attempts > 0) {
       await grant.set({ status: 'failed', last_error: `${input.why}, after its ${o.kind} may have been made`, updated_at: input.now }).execute();
     } else if (o.kind === 'grant') {
+      // Never made by this operation; but it may be there from before (applied once and not
+      // revoked since, e.g. a leaver's revoke that was cancelled in turn): then it is unknown, so
+      // the plan settles it, rather than forgotten while the system still has it.
+      const maybeThere = (eb: ExpressionBuilder<Database, 'grants'>) => eb.and([eb('applied_at', 'is not', null), eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '<', eb.ref('applied_at'))])]);
+      await grant.set({ status: 'failed', last_error: `${input.why}, before it ran; it may still be in place from before`, updated_at: input.now }).where('status', 'in', ['pending', 'manual']).where(maybeThere).execute();
       await db.deleteFrom('grants').where('person_id', '=', input.personId).where('entitlement', '=', o.entitlement).where('status', 'in', ['pending', 'manual']).execute();
     } else await grant.set({ status: 'verified', updated_at: input.now }).where('status', '=', 'revoking').execute();
   }

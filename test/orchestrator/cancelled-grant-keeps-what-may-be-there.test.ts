@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import type { PgBoss } from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { DatabaseHandle } from '../../src/db/database.js';
+import { createLogger } from '../../src/log.js';
+import { createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
+import { startQueue } from '../../src/orchestrator/queue.js';
+import { reconcilePerson } from '../../src/orchestrator/reconcile-person.js';
+import { buildPolicySet, loadPolicies } from '../../src/policy/index.js';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * Found by the soak: a leaver's account revoke failed once (a 5xx) and was then cancelled by the
+ * rehire, which planned the account again; a transfer cancelled that grant before it ran, and the
+ * grant row was dropped as "never made". But the account had been made by the first hire and
+ * never removed: the system kept an account Gatehouse no longer knew of. A grant cancelled before
+ * it ran now leaves its row saying what is known: still possibly there when it was applied once
+ * and not revoked since, so the plan revokes it.
+ */
+describe('a grant cancelled before it ran, over access that may still be there', () => {
+  let database: TestDatabase & { handle: DatabaseHandle };
+  let boss: PgBoss;
+  let deps: Parameters<typeof reconcilePerson>[0];
+  beforeAll(async () => {
+    database = await createMigratedDatabase();
+    boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
+    const root = join(import.meta.dirname, '..', '..');
+    const config = loadConfig({ DATABASE_URL: database.url, POLICIES_DIR: join(root, 'policies') });
+    deps = { db: database.handle.db, boss, policies: buildPolicySet(await loadPolicies(join(root, 'policies'))), adapters: createAdapterRegistry(config, { sql: database.handle.pool }) };
+  });
+  afterAll(() => boss?.stop({ graceful: false }));
+
+  /** A Finance analyst (no Jira under the example policies) with a queued, never-started grant of jira:account. */
+  async function personWithQueuedJiraGrant(name: string, row: { applied_at: Date | null; revoked_at: Date | null }) {
+    const db = database.handle.db;
+    const person = await db
+      .insertInto('people')
+      .values({ employee_id: name, email: `${name}@company.com`, status: 'active', data: JSON.stringify({ employee_id: name, email: `${name}@company.com`, department: 'Finance', team: 'FP&A', job_title: 'Financial Analyst', employment_type: 'FTE', status: 'active' }) } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const run = await db.insertInto('runs').values({ person_id: person.id, reason: 'rehire', status: 'running' }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('operations').values({ run_id: run.id, person_id: person.id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'pending' }).execute();
+    await db.insertInto('grants').values({ person_id: person.id, entitlement: 'jira:account', system: 'jira', status: 'pending', source: 'implied', ...row }).execute();
+    return person.id;
+  }
+  const plannedFor = async (personId: string) =>
+    (await database.handle.db.selectFrom('operations').select(['key', 'state']).where('person_id', '=', personId).where('entitlement', '=', 'jira:account').orderBy('id').execute()).map((o) => `${o.key}: ${o.state}`);
+
+  it('applied once and never revoked: the row stays (failed: unknown) and the plan revokes it', async () => {
+    const id = await personWithQueuedJiraGrant('emp_was_there', { applied_at: new Date('2026-11-01T00:00:00Z'), revoked_at: null });
+    await reconcilePerson(deps, id, 'mover');
+    expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled', 'revoke jira:account: pending']);
+    expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toEqual({ status: 'revoking' });
+  });
+
+  it('never applied, or revoked since: the row is dropped and nothing is revoked', async () => {
+    for (const [name, row] of [
+      ['emp_never', { applied_at: null, revoked_at: null }],
+      ['emp_revoked_since', { applied_at: new Date('2026-11-01T00:00:00Z'), revoked_at: new Date('2026-11-02T00:00:00Z') }],
+    ] as const) {
+      const id = await personWithQueuedJiraGrant(name, row);
+      await reconcilePerson(deps, id, 'mover');
+      expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled']);
+      expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toBeUndefined();
+    }
+  });
+});
