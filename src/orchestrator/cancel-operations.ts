@@ -20,7 +20,7 @@ export interface CancellableOperation {
  * plan covers whatever is still needed. Each cancelled operation's grant row is set to what is
  * known: one that may have written already (verifying, or retrying) is `failed`, so the plan
  * settles it either way; a grant never made is dropped, unless it may be there from before (then
- * `failed` too); a revoke never made leaves it held.
+ * `failed` too); a revoke never made leaves it held when it was known to be there, else `failed`.
  * `seedsOwnGrant: false` leaves the seeds' rows alone (a newer operation owns that entitlement).
  */
 export async function cancelWithDependents(
@@ -53,7 +53,14 @@ export async function cancelWithDependents(
       const maybeThere = (eb: ExpressionBuilder<Database, 'grants'>) => eb.and([eb('applied_at', 'is not', null), eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '<', eb.ref('applied_at'))])]);
       await grant.set({ status: 'failed', last_error: `${input.why}, before it ran; it may still be in place from before`, updated_at: input.now }).where('status', 'in', ['pending', 'manual']).where(maybeThere).execute();
       await db.deleteFrom('grants').where('person_id', '=', input.personId).where('entitlement', '=', o.entitlement).where('status', 'in', ['pending', 'manual']).execute();
-    } else await grant.set({ status: 'verified', updated_at: input.now }).where('status', '=', 'revoking').execute();
+    } else {
+      // A revoke never made leaves the access as it was: held, when it was verified and nothing
+      // has failed or been revoked since; otherwise unknown (its grant may never have landed), so
+      // the plan settles it.
+      const knownThere = (eb: ExpressionBuilder<Database, 'grants'>) => eb.and([eb('verified_at', 'is not', null), eb('last_error', 'is', null), eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '<', eb.ref('verified_at'))])]);
+      await grant.set({ status: 'verified', updated_at: input.now }).where('status', '=', 'revoking').where(knownThere).execute();
+      await grant.set({ status: 'failed', last_error: `${input.why}; whether it is in place is not known`, updated_at: input.now }).where('status', '=', 'revoking').execute();
+    }
   }
   return cancelled;
 }

@@ -31,14 +31,17 @@ describe('a grant cancelled before it ran, over access that may still be there',
   });
   afterAll(() => boss?.stop({ graceful: false }));
 
-  /** A Finance analyst (no Jira under the example policies) with a queued, never-started grant of jira:account. */
-  async function personWithQueuedJiraGrant(name: string, row: { applied_at: Date | null; revoked_at: Date | null }) {
-    const db = database.handle.db;
-    const person = await db
+  async function financeAnalyst(name: string) {
+    return database.handle.db
       .insertInto('people')
       .values({ employee_id: name, email: `${name}@company.com`, status: 'active', data: JSON.stringify({ employee_id: name, email: `${name}@company.com`, department: 'Finance', team: 'FP&A', job_title: 'Financial Analyst', employment_type: 'FTE', status: 'active' }) } as never)
       .returning('id')
       .executeTakeFirstOrThrow();
+  }
+  /** A Finance analyst (no Jira under the example policies) with a queued, never-started grant of jira:account. */
+  async function personWithQueuedJiraGrant(name: string, row: { applied_at: Date | null; revoked_at: Date | null }) {
+    const db = database.handle.db;
+    const person = await financeAnalyst(name);
     const run = await db.insertInto('runs').values({ person_id: person.id, reason: 'rehire', status: 'running' }).returning('id').executeTakeFirstOrThrow();
     await db.insertInto('operations').values({ run_id: run.id, person_id: person.id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'pending' }).execute();
     await db.insertInto('grants').values({ person_id: person.id, entitlement: 'jira:account', system: 'jira', status: 'pending', source: 'implied', ...row }).execute();
@@ -64,5 +67,30 @@ describe('a grant cancelled before it ran, over access that may still be there',
       expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled']);
       expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toBeUndefined();
     }
+  });
+
+  /** The same analyst (okta:group:everyone is theirs by policy) with a queued, never-started revoke of it. */
+  async function personWithQueuedRevoke(name: string, row: { verified_at: Date | null; last_error: string | null }) {
+    const db = database.handle.db;
+    const person = await financeAnalyst(name);
+    const run = await db.insertInto('runs').values({ person_id: person.id, reason: 'mover', status: 'running' }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('operations').values({ run_id: run.id, person_id: person.id, key: 'revoke okta:group:everyone', kind: 'revoke', system: 'okta', entitlement: 'okta:group:everyone', depends_on: [], tier: 0, state: 'pending' }).execute();
+    await db.insertInto('grants').values({ person_id: person.id, entitlement: 'okta:group:everyone', system: 'okta', status: 'revoking', source: 'policy:base-employee', applied_at: row.verified_at, ...row }).execute();
+    return person.id;
+  }
+  const everyoneOps = async (personId: string) =>
+    (await database.handle.db.selectFrom('operations').select(['key', 'state']).where('person_id', '=', personId).where('entitlement', '=', 'okta:group:everyone').orderBy('id').execute()).map((o) => `${o.key}: ${o.state}`);
+
+  it('a revoke cancelled before it ran, over a grant that never landed (its attempts failed), is granted again', async () => {
+    const id = await personWithQueuedRevoke('emp_never_landed', { verified_at: null, last_error: 'okta answered 503' });
+    await reconcilePerson(deps, id, 'mover');
+    expect(await everyoneOps(id)).toEqual(['revoke okta:group:everyone: cancelled', 'grant okta:group:everyone: pending']);
+  });
+
+  it('a revoke cancelled before it ran, over a verified grant, leaves it verified and plans nothing for it', async () => {
+    const id = await personWithQueuedRevoke('emp_was_verified', { verified_at: new Date('2026-11-01T00:00:00Z'), last_error: null });
+    await reconcilePerson(deps, id, 'mover');
+    expect(await everyoneOps(id)).toEqual(['revoke okta:group:everyone: cancelled']);
+    expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'okta:group:everyone').executeTakeFirst()).toEqual({ status: 'verified' });
   });
 });
