@@ -2,15 +2,18 @@
  * npm run soak — fault-injection soak. Two `gatehouse serve` processes on one database, every
  * system sandboxed with 429s, 5xx, timeouts and latency; a driver sends hires, movers, leavers and
  * rehires over the signed HRIS webhook (duplicates, out-of-order timestamps, batches, alternating
- * servers, retrying while a server is down); meanwhile a serve is SIGKILLed and restarted
+ * servers, retrying while a server is down), and people ask for access with `/access` in Slack
+ * (a local fake of Slack's Web API) which approvers approve or deny, each for a minute so that
+ * the expiries come due; meanwhile a serve is SIGKILLed and restarted
  * SOAK_KILLS times, Postgres is taken away once, and one system's credentials fail for a while.
  * Then chaos stops, the queue drains, and the end state is checked: grants = policies, the
- * sandbox = grants, no event lost, no side effect duplicated, leavers hold nothing, the audit
+ * sandbox = grants, every request decided and every expired one revoked, no broadcast mention
+ * reached Slack, no event lost, no side effect duplicated, leavers hold nothing, the audit
  * chain verifies, and every dead letter is explained by an injected fault. Prints a summary and
  * exits 1 when any check fails.
  *
- * Environment: SOAK_PEOPLE (200), SOAK_EVENTS (1000), SOAK_KILLS (10), SOAK_SECONDS (120: how long
- * events and chaos last), SOAK_DRAIN_SECONDS (how long the queue may take to drain afterwards),
+ * Environment: SOAK_PEOPLE (300), SOAK_EVENTS (2000), SOAK_KILLS (10), SOAK_SECONDS (180: how long
+ * events and chaos last), SOAK_REQUESTS (events ÷ 8: `/access` requests, each for a minute), SOAK_DRAIN_SECONDS (how long the queue may take to drain afterwards),
  * SOAK_SEED, SOAK_TUNED (1: serve through bench/soak/serve.js with crash-recovery clocks in
  * seconds; 0: plain `node bin/gatehouse.js serve`, whose claim timeout and job expiry are 300 s and
  * auth pause 5 min, so drain takes that long), SOAK_KEEP=1 keeps the database and logs.
@@ -34,15 +37,18 @@ import { createAdapterRegistry } from '../src/orchestrator/adapter-registry.js';
 import { impliedAccounts, systemOf } from '../src/plan/operation-graph.js';
 import { buildPolicySet, evaluate, loadPolicies } from '../src/policy/index.js';
 import { soakDatabase } from './soak/database.js';
+import { MANAGER_EMAIL, requestableFor, SoakSlack, slackIdOf } from './soak/slack.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository: this file runs as dist/bench/soak.js. */
 const ROOT = join(HERE, '..', '..');
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const PEOPLE = env('SOAK_PEOPLE', 200);
-const EVENTS = Math.max(env('SOAK_EVENTS', 1000), PEOPLE);
+const PEOPLE = env('SOAK_PEOPLE', 300);
+const EVENTS = Math.max(env('SOAK_EVENTS', 2000), PEOPLE);
 const KILLS = env('SOAK_KILLS', 10);
-const SECONDS = env('SOAK_SECONDS', 120);
+const SECONDS = env('SOAK_SECONDS', 180);
+/** `/access` requests (each `for 1m`, so each expiry comes due during the run). */
+const REQUESTS = env('SOAK_REQUESTS', Math.ceil(EVENTS / 8));
 const TUNED = process.env.SOAK_TUNED !== '0';
 const DRAIN_SECONDS = env('SOAK_DRAIN_SECONDS', TUNED ? 300 : 1200);
 const SEED = env('SOAK_SEED', Date.now() % 1_000_000);
@@ -82,6 +88,7 @@ interface Record_ {
   start_date: string;
   location: string;
   status: 'active' | 'terminated';
+  manager_email: string;
 }
 interface HrisEvent {
   event_type: 'employee.hired' | 'employee.updated' | 'employee.terminated';
@@ -110,7 +117,7 @@ interface Person {
   lastTs: number;
 }
 const people: Person[] = Array.from({ length: PEOPLE }, (_, i) => ({
-  record: { employee_id: `soak_${i}`, email: `p${i}@company.com`, first_name: 'Soak', last_name: `Person${i}`, ...pick(ROLES), start_date: START_DATE, location: pick(LOCATIONS), status: 'active' },
+  record: { employee_id: `soak_${i}`, email: `p${i}@company.com`, first_name: 'Soak', last_name: `Person${i}`, ...pick(ROLES), start_date: START_DATE, location: pick(LOCATIONS), status: 'active', manager_email: MANAGER_EMAIL },
   hired: false,
   lastTs: 0,
 }));
@@ -212,7 +219,7 @@ async function startServe(slot: Slot, databaseUrl: string): Promise<void> {
   const args = TUNED ? [join(ROOT, 'dist', 'bench', 'soak', 'serve.js')] : [join(ROOT, 'bin', 'gatehouse.js'), 'serve'];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, PORT: String(slot.port), HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: SECRET, POLICIES_DIR: 'policies', LOG_LEVEL: 'info', DRIFT_SCHEDULE: 'off', ...(TUNED ? TUNING : {}) },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, PORT: String(slot.port), HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: SECRET, POLICIES_DIR: 'policies', LOG_LEVEL: 'info', DRIFT_SCHEDULE: 'off', ...slackEnv, ...(TUNED ? TUNING : {}) },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
@@ -276,6 +283,9 @@ async function query<R extends object>(text: string, values: unknown[] = []): Pr
   }
 }
 
+// Slack: a local fake of its Web API for both serves, and the people who use /access.
+const slack = await new SoakSlack(() => slots.map((s) => s.port), Math.random).start(people.map((p) => p.record));
+const slackEnv = slack.env();
 const slots: Slot[] = await Promise.all(['serve-a', 'serve-b'].map(async (name) => ({ name, port: await freePort(), log: join(dir, `${name}.log`), child: null, killedByUs: false, starts: 0 })));
 let exitCode: number;
 try {
@@ -341,6 +351,29 @@ try {
   };
   const driving = Promise.all(Array.from({ length: 4 }, sender));
 
+  // ---- access requests through Slack: asked over the first 70% of the run, each for a minute
+  const requesting = (async () => {
+    for (let n = 0; n < REQUESTS; n++) {
+      const due = driverStart + (n / REQUESTS) * SECONDS * 700;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const active = await query<{ employee_id: string; data: Record_ }>(`select employee_id, data from people where status = 'active'`);
+      const eligible = active.filter((p) => requestableFor(p.data));
+      const who = eligible.length > 0 && Math.random() < 0.9 ? eligible[Math.floor(Math.random() * eligible.length)]! : active[Math.floor(Math.random() * active.length)];
+      if (!who) continue;
+      const entitlement = requestableFor(who.data) ?? 'aws:account-assignment:222222222222#AdministratorAccess';
+      // Now and then a justification that tries to ping the channel or break out of SQL.
+      const why = Math.random() < 0.2 ? `<!channel> '; drop table people; -- soak ${n}` : `soak ${n}`;
+      await slack.command(slackIdOf(who.employee_id), `request ${entitlement} for 1m because ${why}`);
+    }
+  })();
+  const approving = { done: false };
+  const approver = (async () => {
+    while (!approving.done) {
+      await slack.answerApprovals(0.15);
+      await sleep(500);
+    }
+  })();
+
   // ---- chaos
   const chaos = { kills: 0, pgOutages: 0, authOutageMs: 0 };
   const timeline: { at: number; what: string; run: () => Promise<void> }[] = [];
@@ -392,14 +425,18 @@ try {
     },
   });
   timeline.sort((a, b) => a.at - b.at);
-  const chaosRun = (async () => {
-    for (const step of timeline) {
+  // Two lanes, so a kill waiting for its serve to come back does not delay the credential outage
+  // or the database outage (nor they the kills): kills one after another, the rest in order.
+  const lane = async (steps: typeof timeline) => {
+    for (const step of steps) {
       const due = driverStart + step.at * 1000;
       if (due > Date.now()) await sleep(due - Date.now());
       await step.run();
     }
+  };
+  const chaosRun = Promise.all([lane(timeline.filter((t) => t.what === 'kill')), lane(timeline.filter((t) => t.what !== 'kill'))]).then(() => {
     chaosDone.value = true;
-  })();
+  });
   // Restart anything that died on its own, so the run goes on (the death is reported).
   const watchdog = (async () => {
     while (!chaosDone.value) {
@@ -407,7 +444,7 @@ try {
       for (const s of slots) if (!s.child && !s.killedByUs) await startServe(s, database.url).catch(() => {});
     }
   })();
-  await Promise.all([driving, chaosRun, watchdog]);
+  await Promise.all([driving, chaosRun, watchdog, requesting]);
   const driveSeconds = (Date.now() - driverStart) / 1000;
   say(`events and chaos done after ${driveSeconds.toFixed(1)} s: ${stats.posts} posts, ${accepted.size} distinct events accepted`);
 
@@ -422,8 +459,10 @@ try {
   while (Date.now() - drainStart < DRAIN_SECONDS * 1000) {
     const [ops] = await query<{ n: number }>(`select count(*)::int as n from operations o where state in ('pending', 'running') and o.id not in (${DEFERRED_OPS})`);
     const [jobs] = await query<{ n: number }>(`select count(*)::int as n from pgboss.job where name in ('reconcile-person', 'operation') and state in ('created', 'retry', 'active') and not ${deferredJob}`);
-    const busy = `${ops!.n} operations pending/running, ${jobs!.n} jobs queued/active`;
-    if (ops!.n === 0 && jobs!.n === 0) {
+    // Requests still open: approvals being answered, grants being made, one-minute clocks running.
+    const [open] = await query<{ n: number }>(`select count(*)::int as n from access_requests where state in ('pending', 'approved', 'provisioning', 'active')`);
+    const busy = `${ops!.n} operations pending/running, ${jobs!.n} jobs queued/active, ${open!.n} requests open`;
+    if (ops!.n === 0 && jobs!.n === 0 && open!.n === 0) {
       if (++quiet >= 3) {
         drained = true;
         break;
@@ -434,6 +473,8 @@ try {
     await sleep(2_000);
   }
   const drainSeconds = (Date.now() - drainStart) / 1000;
+  approving.done = true;
+  await approver;
   say(drained ? `queue drained in ${drainSeconds.toFixed(1)} s` : `queue did NOT drain in ${DRAIN_SECONDS} s: ${lastBusy}`);
 
   // ---- checks
@@ -476,12 +517,16 @@ try {
   const policySet = buildPolicySet(loaded);
   const registry = createAdapterRegistry(loadConfig({ DATABASE_URL: database.url, POLICIES_DIR: join(ROOT, 'policies') }), { sql: pool });
   const dependencies = registry.dependencies();
-  const grantRows = await query<{ person_id: string; entitlement: string; status: string }>(`select person_id, entitlement, status from grants`);
+  const grantRows = await query<{ person_id: string; entitlement: string; status: string; applied_at: Date | null }>(`select person_id, entitlement, status, applied_at from grants`);
   const deferred = await query<{ person_id: string; entitlement: string }>(`select person_id, entitlement from operations where id in (${DEFERRED_OPS})`);
   const deferredSet = new Set(deferred.map((d) => `${d.person_id} ${d.entitlement}`));
   const HELD = new Set(['applied', 'verified']);
   const held = new Map<string, Set<string>>();
   const grantProblems: string[] = [];
+  // A grant whose write was cut off by a crash and then superseded by a transfer's scheduled
+  // revoke is recorded `revoking` without ever being applied: whether the write landed is not
+  // known until that revoke runs (and removes it either way), so the sandbox may or may not hold it.
+  const unsure = new Set(grantRows.filter((g) => g.status === 'revoking' && g.applied_at === null && deferredSet.has(`${g.person_id} ${g.entitlement}`)).map((g) => `${g.person_id} ${g.entitlement}`));
   for (const g of grantRows) {
     if (HELD.has(g.status) || (g.status === 'revoking' && deferredSet.has(`${g.person_id} ${g.entitlement}`))) {
       if (!held.has(g.person_id)) held.set(g.person_id, new Set());
@@ -527,10 +572,53 @@ try {
   for (const p of dbPeople) {
     const a = held.get(p.id) ?? new Set<string>();
     const b = inSandbox.get(p.id) ?? new Set<string>();
-    for (const e of a) if (!b.has(e)) sandboxProblems.push(`${p.employee_id}: grants table holds ${e}, the sandbox does not`);
-    for (const e of b) if (!a.has(e)) sandboxProblems.push(`${p.employee_id}: the sandbox holds ${e}, the grants table does not`);
+    for (const e of a) if (!b.has(e) && !unsure.has(`${p.id} ${e}`)) sandboxProblems.push(`${p.employee_id}: grants table holds ${e}, the sandbox does not`);
+    for (const e of b) if (!a.has(e) && !unsure.has(`${p.id} ${e}`)) sandboxProblems.push(`${p.employee_id}: the sandbox holds ${e}, the grants table does not`);
   }
-  check('sandbox = grants table', sandboxProblems, `${sbAccounts.filter((a) => a.status === 'active').length} active accounts, ${sbGrants.length} grants in the sandbox`);
+  // A mismatch is an interleaving bug: print the history of each one so it can be understood.
+  const mismatched = [...sandboxProblems.join('\n').matchAll(/^(\S+): (?:grants table holds|the sandbox holds) (\S+),/gm)].slice(0, 3);
+  for (const [, employeeId, entitlement] of mismatched) {
+    const person = dbPeople.find((p) => p.employee_id === employeeId);
+    if (!person) continue;
+    const system = systemOf(entitlement!);
+    say(`history of ${employeeId} ${entitlement} (and its ${system} account):`);
+    const ops = await query<Record<string, unknown>>(
+      `select o.id, o.run_id, r.reason, o.kind, o.entitlement, o.state, o.phase, o.outcome, o.attempts, o.error_kind, o.depends_on, o.started_at, o.finished_at
+         from operations o join runs r on r.id = o.run_id
+        where o.person_id = $1 and (o.entitlement = $2 or o.entitlement = $3) order by o.id`,
+      [person.id, entitlement, `${system}:account`],
+    );
+    for (const o of ops) say(`  op ${JSON.stringify(o)}`);
+    const rows = await query<Record<string, unknown>>(
+      `select seq, at, actor, action, entitlement, result, reason, detail from audit_log where lower(subject) = lower($1) and (entitlement = $2 or entitlement = $3 or entitlement is null) order by seq`,
+      [person.email, entitlement, `${system}:account`],
+    );
+    for (const a of rows) say(`  audit ${JSON.stringify(a)}`);
+    const writes = await query<Record<string, unknown>>(`select w.* from sandbox_writes w join sandbox_accounts a on a.system = w.system and a.id = w.account_id where a.employee_id = $1 and w.system = $2`, [employeeId, system]);
+    for (const w of writes) say(`  sandbox write ${JSON.stringify(w)}`);
+  }
+  check('sandbox = grants table', sandboxProblems, `${sbAccounts.filter((a) => a.status === 'active').length} active accounts, ${sbGrants.length} grants in the sandbox${unsure.size > 0 ? `; ${unsure.size} grant(s) cut off by a crash and awaiting a transfer's scheduled revoke, either way` : ''}`);
+
+  // Requests: every one answered and ended by now (each was for a minute); an ended one's access
+  // is gone from the grants table and the sandbox (unless a policy grants it anyway).
+  const requests = await query<{ id: number; person_id: string; entitlement: string; state: string; activated_at: Date | null; end_reason: string | null }>(`select id, person_id, entitlement, state, activated_at, end_reason from access_requests order by id`);
+  const requestProblems: string[] = [];
+  for (const r of requests) {
+    if (['pending', 'approved', 'provisioning', 'active'].includes(r.state)) requestProblems.push(`request #${r.id} (${r.entitlement}) still ${r.state}`);
+    if ((r.state === 'expired' || r.state === 'revoked') && !desiredOf.get(r.person_id)?.has(r.entitlement)) {
+      if (held.get(r.person_id)?.has(r.entitlement)) requestProblems.push(`request #${r.id} ${r.state}: the grants table still holds ${r.entitlement}`);
+      if (inSandbox.get(r.person_id)?.has(r.entitlement)) requestProblems.push(`request #${r.id} ${r.state}: the sandbox still holds ${r.entitlement}`);
+    }
+  }
+  const stateCounts = new Map<string, number>();
+  for (const r of requests) stateCounts.set(r.state, (stateCounts.get(r.state) ?? 0) + 1);
+  const requestStates = [...stateCounts].map(([k, n]) => `${k} ${n}`).join(', ');
+  const granted = requests.filter((r) => r.activated_at !== null).length;
+  const expiredRequests = requests.filter((r) => r.state === 'expired').length;
+  if (REQUESTS > 0 && granted === 0) requestProblems.push('no request was ever granted: the request flow did not run');
+  if (REQUESTS > 0 && expiredRequests === 0) requestProblems.push('no request expired: the expiry path did not run');
+  check('requests decided, expired access revoked', requestProblems, `${slack.stats.commands} /access commands → ${requests.length} requests (${requestStates}); ${granted} granted, ${expiredRequests} expired; ${slack.stats.approvals} approve clicks, ${slack.stats.denials} denials`);
+  check('no broadcast mention sent to Slack', slack.broadcasts(), `${slack.fake.messages.length} messages posted, ${slack.fake.messages.filter((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`.includes('drop table')).length} quoting a hostile justification`);
 
   // Leavers hold nothing, anywhere.
   const leaverProblems: string[] = [];
@@ -594,6 +682,8 @@ try {
   out.push(`duration: ${elapsed()} s total; events and chaos ${driveSeconds.toFixed(1)} s; drain ${drainSeconds.toFixed(1)} s`);
   out.push(`delivery: ${stats.posts} posts (${stats.batches} batches, ${stats.duplicatePosts} re-deliveries), 202 ×${stats.answered202}, 200 duplicate ×${stats.answered200}; events accepted ${stats.eventsAccepted}, answered duplicate ${stats.eventsDuplicate}; retried ${stats.retries503} × 5xx, ${stats.connectionErrors} × connection error`);
   out.push(`chaos: ${chaos.kills} SIGKILLs, ${chaos.pgOutages} Postgres outage(s) (${database.outage}), ${AUTH_SYSTEM} credentials failing ${(chaos.authOutageMs / 1000).toFixed(1)} s; faults ${JSON.stringify(FAULTS)} on ${FAULTY.join(', ')}`);
+  out.push(`slack: ${slack.stats.commands} /access commands (${slack.stats.commandsUnanswered} never answered), ${slack.stats.approvals} approvals and ${slack.stats.denials} denials clicked, ${slack.stats.deliveryRetries} deliveries retried while a serve was down; ${slack.fake.messages.length} messages posted by Gatehouse`);
+  out.push(`  answers to /access: ${slack.commandAnswers()}`);
   out.push(`operations: ${ops.map((o) => `${o.state} ${o.n}`).join(', ')}`);
   for (const f of failed.slice(0, 10)) out.push(`  failed: ${f.entitlement}: ${f.last_error}`);
   out.push(`dead letters: ${dead.length}`);
@@ -611,6 +701,7 @@ try {
 } finally {
   for (const s of slots) await stopServe(s, 'SIGTERM').catch(() => {});
   await pool.end().catch(() => {});
+  await slack.stop().catch(() => {});
   if (process.env.SOAK_KEEP) process.stdout.write(`kept: ${dir} and ${database.url}\n`);
   else {
     await database.stop().catch(() => {});

@@ -158,8 +158,9 @@ describe('drift detection', () => {
 
     // It expires: Ana's reconcile revokes it.
     expect(await expireDriftExceptions({ db: db(), boss: gatehouse.boss, now: () => new Date(Date.now() + 3 * 86_400_000) })).toBe(1);
+    // Gone from the system first; recorded revoked once the read-back confirms it.
     await until('admin revoked', async () => !(await holds('ana@company.com', 'github:repo:acme/api#admin')));
-    expect(await grantStatus('ana@company.com', 'github:repo:acme/api#admin')).toBe('revoked');
+    await until('recorded revoked', async () => (await grantStatus('ana@company.com', 'github:repo:acme/api#admin')) === 'revoked');
   });
 
   it('`gatehouse drift --format json` prints the contract', async () => {
