@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { PgBoss } from 'pg-boss';
 import { type Config, SYSTEM_NAMES, type SystemName } from './config.js';
+import { isDatabaseUnavailable } from './db/boss-transaction.js';
 import { createDatabase, type DatabaseHandle, databaseReachable } from './db/database.js';
 import { connectEmbeddedPostgres } from './db/embedded.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -61,6 +62,25 @@ export interface StartOptions {
   workers?: Partial<Pick<WorkerDeps, 'execute' | 'concurrency' | 'notifier'>>;
   /** Wraps the adapter registry (tests put a scripted faulty adapter in front of a system). */
   adapters?: (registry: AdapterRegistry) => AdapterRegistry;
+}
+
+/**
+ * startGatehouse, tried again while the database cannot be reached (a replica that starts with, or
+ * during, a database restart), for up to config.databaseWaitMs; each failed try has cleaned up
+ * after itself. Any other error, or the database still away at the end, is thrown.
+ */
+export async function startGatehouseWhenReachable(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {
+  const deadline = Date.now() + config.databaseWaitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGatehouse(config, log, options);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || Date.now() >= deadline) throw error;
+      const waitMs = Math.min(5_000, 500 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
+      log.warn({ err: error, attempt }, `the database is unreachable while starting (${(error as Error).message}); trying again in ${(waitMs / 1000).toFixed(1)} s (DATABASE_WAIT)`);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 export async function startGatehouse(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {

@@ -110,6 +110,7 @@ export const envSchema = z.object({
   DATABASE_URL: url('postgres://user:pass@host:5432/db').describe(
     'Postgres connection string; unset starts embedded Postgres under GATEHOUSE_DATA_DIR',
   ),
+  DATABASE_WAIT: duration('60s').default('60s').describe('how long serve keeps trying an unreachable database at start-up before it gives up (0s: at once)'),
   GATEHOUSE_DATA_DIR: z.string().default('.gatehouse').describe('where embedded Postgres keeps its data'),
   EMBEDDED_PG_PORT: z.coerce
     .number()
@@ -250,6 +251,8 @@ export interface Config {
   host: string;
   logLevel: Env['LOG_LEVEL'];
   databaseUrl: string | undefined;
+  /** How long `serve` retries a database it cannot reach at start-up. */
+  databaseWaitMs: number;
   dataDir: string;
   embeddedPgPort: number;
   slack: {
@@ -395,6 +398,7 @@ export function loadConfig(
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
+    databaseWaitMs: durationToMs(env.DATABASE_WAIT),
     dataDir: env.GATEHOUSE_DATA_DIR,
     embeddedPgPort: env.EMBEDDED_PG_PORT,
     slack: {

@@ -9,7 +9,7 @@
  * - SOAK_AUTH_PAUSE_MS: how long a system whose credentials fail is paused (production: 5 min).
  * Nothing else differs. `gatehouse serve` has no knobs for these, hence this wrapper.
  */
-import { startGatehouse } from '../../src/app.js';
+import { startGatehouseWhenReachable } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { QUEUES } from '../../src/orchestrator/queue.js';
@@ -20,7 +20,7 @@ const config = loadConfig();
 const log = createLogger(config.logLevel);
 const claimTimeoutMs = number('SOAK_CLAIM_TIMEOUT_MS');
 const authPauseMs = number('SOAK_AUTH_PAUSE_MS');
-const gatehouse = await startGatehouse(config, log, {
+const gatehouse = await startGatehouseWhenReachable(config, log, {
   workers: { execute: { ...(claimTimeoutMs ? { claimTimeoutMs } : {}), ...(authPauseMs ? { authPauseMs } : {}) } },
 });
 const expire = number('SOAK_OPERATION_EXPIRE_S');

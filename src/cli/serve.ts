@@ -1,4 +1,4 @@
-import { startGatehouse } from '../app.js';
+import { startGatehouseWhenReachable } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 
@@ -8,7 +8,7 @@ const SHUTDOWN_DEADLINE_MS = 9_000;
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const gatehouse = await startGatehouse(config, log);
+  const gatehouse = await startGatehouseWhenReachable(config, log);
 
   const { live, sandboxed } = gatehouse.systems;
   log.info(

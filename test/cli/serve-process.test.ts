@@ -1,4 +1,6 @@
+import { connect, createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../global-setup.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { dockerfileInstruction, run, start } from '../helpers/process.js';
 
@@ -35,6 +37,44 @@ describe('the container entry command', () => {
     } finally {
       server.child.kill('SIGKILL');
     }
+  });
+
+  it('starting while the database is away: keeps trying (DATABASE_WAIT), and is up once it answers', async () => {
+    const database = await createTestDatabase();
+    const target = new URL(database.url);
+    // A port where "the database" is not listening yet; later, a proxy to the real one.
+    const port = await freePort();
+    const via = new URL(database.url);
+    via.hostname = '127.0.0.1';
+    via.port = String(port);
+    const server = start('node', ['bin/gatehouse.js', 'serve'], { DATABASE_URL: via.toString(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_WAIT: '60s' });
+    let proxy: Server | undefined;
+    try {
+      await server.waitFor(/the database is unreachable while starting \(.*\); trying again in/);
+      await server.waitFor(/"attempt":2/);
+      proxy = createServer((client) => {
+        const upstream = connect(Number(target.port || 5432), target.hostname);
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
+      const [, url] = await server.waitFor(/Gatehouse listening on (http:\/\/\S+) /, 60_000);
+      expect((await fetch(`${url!.replace('localhost', '127.0.0.1')}/readyz`)).status).toBe(200);
+      server.child.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+      proxy?.close();
+    }
+  }, 90_000);
+
+  it('with DATABASE_WAIT=0s an unreachable database ends start-up at once: exit 1, saying why', async () => {
+    const port = await freePort();
+    const { code, output } = await run('node', ['bin/gatehouse.js', 'serve'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/x`, PORT: '0', DATABASE_WAIT: '0s' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/ECONNREFUSED|connect/);
+    expect(output).not.toMatch(/trying again/);
   });
 
   it('fails the HEALTHCHECK when nothing answers', async () => {
