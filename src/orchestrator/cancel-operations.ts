@@ -50,7 +50,23 @@ export async function cancelWithDependents(
       // Never made by this operation; but it may be there from before (applied once and not
       // revoked since, e.g. a leaver's revoke that was cancelled in turn): then it is unknown, so
       // the plan settles it, rather than forgotten while the system still has it.
-      const maybeThere = (eb: ExpressionBuilder<Database, 'grants'>) => eb.and([eb('applied_at', 'is not', null), eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '<', eb.ref('applied_at'))])]);
+      // Or an earlier grant of it tried a write and ended without knowing (a timeout, a crash).
+      const maybeThere = (eb: ExpressionBuilder<Database, 'grants'>) =>
+        eb.or([
+          eb.and([eb('applied_at', 'is not', null), eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '<', eb.ref('applied_at'))])]),
+          eb.exists(
+            eb
+              .selectFrom('operations as earlier')
+              .select('earlier.id')
+              .where('earlier.person_id', '=', input.personId)
+              .where('earlier.entitlement', '=', o.entitlement)
+              .where('earlier.kind', '=', 'grant')
+              .where('earlier.id', '<', o.id)
+              .where('earlier.state', 'in', ['cancelled', 'failed'])
+              .where((x) => x.or([x('earlier.attempts', '>', 0), x('earlier.phase', '!=', 'write')]))
+              .where((x) => x.or([x('grants.revoked_at', 'is', null), x('earlier.started_at', '>', x.ref('grants.revoked_at'))])),
+          ),
+        ]);
       await grant.set({ status: 'failed', last_error: `${input.why}, before it ran; it may still be in place from before`, updated_at: input.now }).where('status', 'in', ['pending', 'manual']).where(maybeThere).execute();
       await db.deleteFrom('grants').where('person_id', '=', input.personId).where('entitlement', '=', o.entitlement).where('status', 'in', ['pending', 'manual']).execute();
     } else {

@@ -57,6 +57,17 @@ describe('a grant cancelled before it ran, over access that may still be there',
     expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toEqual({ status: 'revoking' });
   });
 
+  it('never applied, but an earlier grant of it timed out after writing: the row stays (failed) and the plan revokes it', async () => {
+    const id = await personWithQueuedJiraGrant('emp_timed_out', { applied_at: null, revoked_at: null });
+    const db = database.handle.db;
+    const run = await db.insertInto('runs').values({ person_id: id, reason: 'joiner', status: 'settled' }).returning('id').executeTakeFirstOrThrow();
+    // Inserted after the queued grant, so give it the lower id it would have had.
+    const earlier = await db.insertInto('operations').values({ run_id: run.id, person_id: id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'cancelled', attempts: 1, error_kind: 'retryable', started_at: new Date('2026-11-01T00:00:00Z') }).returning('id').executeTakeFirstOrThrow();
+    await db.updateTable('operations').set({ id: -earlier.id }).where('id', '=', earlier.id).execute();
+    await reconcilePerson(deps, id, 'mover');
+    expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled', 'grant jira:account: cancelled', 'revoke jira:account: pending']);
+  });
+
   it('never applied, or revoked since: the row is dropped and nothing is revoked', async () => {
     for (const [name, row] of [
       ['emp_never', { applied_at: null, revoked_at: null }],
