@@ -27,13 +27,20 @@ const PREFIX = '/scim/v2';
 /** The most resources one list response holds (ServiceProviderConfig → filter.maxResults). */
 const MAX_RESULTS = 200;
 
-/** Bearer token, compared in constant time (both sides hashed to equal length first). */
-function authorized(req: IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization ?? '';
-  const given = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
+/**
+ * Whether an Authorization header carries this bearer token, compared in constant time: both sides
+ * are hashed to 32 bytes first, so timingSafeEqual compares equal lengths whatever was sent, and
+ * the time taken says nothing about how much of the token a guess got right.
+ */
+export function bearerTokenMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b) && given.length > 0;
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  return bearerTokenMatches(req.headers.authorization, token);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
