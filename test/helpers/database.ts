@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, inject } from 'vitest';
+import type { PgBoss } from 'pg-boss';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { createLogger } from '../../src/log.js';
+import { startQueue } from '../../src/orchestrator/queue.js';
 
 export interface TestDatabase {
   name: string;
@@ -43,4 +46,20 @@ export async function createMigratedDatabase(): Promise<TestDatabase & { handle:
   await migrateToLatest(handle.db);
   afterAll(() => handle.destroy());
   return { ...database, handle };
+}
+
+/**
+ * A migrated database and a pg-boss queue on it without workers (the queue as reconcile and intake
+ * use it), for the file's tests: filled in before they run, the queue stopped after them.
+ */
+export function migratedDatabaseWithQueue(): { url: string; handle: DatabaseHandle; boss: PgBoss } {
+  const env = {} as { url: string; handle: DatabaseHandle; boss: PgBoss };
+  beforeAll(async () => {
+    const database = await createMigratedDatabase();
+    env.url = database.url;
+    env.handle = database.handle;
+    env.boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
+  });
+  afterAll(() => env.boss?.stop({ graceful: false }));
+  return env;
 }

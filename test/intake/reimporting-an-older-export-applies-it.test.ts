@@ -1,11 +1,7 @@
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../src/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { checkImport, contentDigest, importPeople } from '../../src/intake/import-people.js';
-import { createLogger } from '../../src/log.js';
-import { startQueue } from '../../src/orchestrator/queue.js';
 import { parsePeopleText } from '../../src/people/people-file.js';
-import { createMigratedDatabase } from '../helpers/database.js';
+import { migratedDatabaseWithQueue } from '../helpers/database.js';
 
 /**
  * Regression (found by the import property test): event ids derived from the file alone made an
@@ -13,17 +9,10 @@ import { createMigratedDatabase } from '../helpers/database.js';
  * store kept the later data while the summary reported an update.
  */
 describe('importing an older export again', () => {
-  let handle: DatabaseHandle;
-  let boss: PgBoss;
-  beforeAll(async () => {
-    const database = await createMigratedDatabase();
-    handle = database.handle;
-    boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
-  });
-  afterAll(() => boss?.stop({ graceful: false }));
+  const env = migratedDatabaseWithQueue();
 
-  const run = (text: string) => importPeople(handle.db, boss, { records: checkImport(parsePeopleText(text, 'csv', 'x.csv'), 'x.csv'), name: 'x.csv', digest: contentDigest(text) });
-  const title = async () => ((await handle.db.selectFrom('people').select('data').where('employee_id', '=', 'e_1').executeTakeFirstOrThrow()).data as { job_title: string }).job_title;
+  const run = (text: string) => importPeople(env.handle.db, env.boss, { records: checkImport(parsePeopleText(text, 'csv', 'x.csv'), 'x.csv'), name: 'x.csv', digest: contentDigest(text) });
+  const title = async () => ((await env.handle.db.selectFrom('people').select('data').where('employee_id', '=', 'e_1').executeTakeFirstOrThrow()).data as { job_title: string }).job_title;
 
   it('applies it: the store ends as the file says', async () => {
     const monday = 'employee_id,email,job_title\ne_1,one@company.com,Engineer\n';

@@ -1,14 +1,10 @@
 import { join } from 'node:path';
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import type { DatabaseHandle } from '../../src/db/database.js';
-import { createLogger } from '../../src/log.js';
 import { createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
-import { startQueue } from '../../src/orchestrator/queue.js';
 import { reconcilePerson } from '../../src/orchestrator/reconcile-person.js';
 import { buildPolicySet, loadPolicies } from '../../src/policy/index.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/database.js';
+import { migratedDatabaseWithQueue } from '../helpers/database.js';
 
 /**
  * Found by the soak: a leaver's account revoke failed once (a 5xx) and was then cancelled by the
@@ -19,20 +15,16 @@ import { createMigratedDatabase, type TestDatabase } from '../helpers/database.j
  * and not revoked since, so the plan revokes it.
  */
 describe('a grant cancelled before it ran, over access that may still be there', () => {
-  let database: TestDatabase & { handle: DatabaseHandle };
-  let boss: PgBoss;
+  const env = migratedDatabaseWithQueue();
   let deps: Parameters<typeof reconcilePerson>[0];
   beforeAll(async () => {
-    database = await createMigratedDatabase();
-    boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
     const root = join(import.meta.dirname, '..', '..');
-    const config = loadConfig({ DATABASE_URL: database.url, POLICIES_DIR: join(root, 'policies') });
-    deps = { db: database.handle.db, boss, policies: buildPolicySet(await loadPolicies(join(root, 'policies'))), adapters: createAdapterRegistry(config, { sql: database.handle.pool }) };
+    const config = loadConfig({ DATABASE_URL: env.url, POLICIES_DIR: join(root, 'policies') });
+    deps = { db: env.handle.db, boss: env.boss, policies: buildPolicySet(await loadPolicies(join(root, 'policies'))), adapters: createAdapterRegistry(config, { sql: env.handle.pool }) };
   });
-  afterAll(() => boss?.stop({ graceful: false }));
 
   async function financeAnalyst(name: string) {
-    return database.handle.db
+    return env.handle.db
       .insertInto('people')
       .values({ employee_id: name, email: `${name}@company.com`, status: 'active', data: JSON.stringify({ employee_id: name, email: `${name}@company.com`, department: 'Finance', team: 'FP&A', job_title: 'Financial Analyst', employment_type: 'FTE', status: 'active' }) } as never)
       .returning('id')
@@ -40,7 +32,7 @@ describe('a grant cancelled before it ran, over access that may still be there',
   }
   /** A Finance analyst (no Jira under the example policies) with a queued, never-started grant of jira:account. */
   async function personWithQueuedJiraGrant(name: string, row: { applied_at: Date | null; revoked_at: Date | null }) {
-    const db = database.handle.db;
+    const db = env.handle.db;
     const person = await financeAnalyst(name);
     const run = await db.insertInto('runs').values({ person_id: person.id, reason: 'rehire', status: 'running' }).returning('id').executeTakeFirstOrThrow();
     await db.insertInto('operations').values({ run_id: run.id, person_id: person.id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'pending' }).execute();
@@ -48,18 +40,18 @@ describe('a grant cancelled before it ran, over access that may still be there',
     return person.id;
   }
   const plannedFor = async (personId: string) =>
-    (await database.handle.db.selectFrom('operations').select(['key', 'state']).where('person_id', '=', personId).where('entitlement', '=', 'jira:account').orderBy('id').execute()).map((o) => `${o.key}: ${o.state}`);
+    (await env.handle.db.selectFrom('operations').select(['key', 'state']).where('person_id', '=', personId).where('entitlement', '=', 'jira:account').orderBy('id').execute()).map((o) => `${o.key}: ${o.state}`);
 
   it('applied once and never revoked: the row stays (failed: unknown) and the plan revokes it', async () => {
     const id = await personWithQueuedJiraGrant('emp_was_there', { applied_at: new Date('2026-11-01T00:00:00Z'), revoked_at: null });
     await reconcilePerson(deps, id, 'mover');
     expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled', 'revoke jira:account: pending']);
-    expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toEqual({ status: 'revoking' });
+    expect(await env.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toEqual({ status: 'revoking' });
   });
 
   it('never applied, but an earlier grant of it timed out after writing: the row stays (failed) and the plan revokes it', async () => {
     const id = await personWithQueuedJiraGrant('emp_timed_out', { applied_at: null, revoked_at: null });
-    const db = database.handle.db;
+    const db = env.handle.db;
     const run = await db.insertInto('runs').values({ person_id: id, reason: 'joiner', status: 'settled' }).returning('id').executeTakeFirstOrThrow();
     // Inserted after the queued grant, so give it the lower id it would have had.
     const earlier = await db.insertInto('operations').values({ run_id: run.id, person_id: id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'cancelled', attempts: 1, error_kind: 'retryable', started_at: new Date('2026-11-01T00:00:00Z') }).returning('id').executeTakeFirstOrThrow();
@@ -76,13 +68,13 @@ describe('a grant cancelled before it ran, over access that may still be there',
       const id = await personWithQueuedJiraGrant(name, row);
       await reconcilePerson(deps, id, 'mover');
       expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled']);
-      expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toBeUndefined();
+      expect(await env.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toBeUndefined();
     }
   });
 
   /** The same analyst (okta:group:everyone is theirs by policy) with a queued, never-started revoke of it. */
   async function personWithQueuedRevoke(name: string, row: { verified_at: Date | null; last_error: string | null }) {
-    const db = database.handle.db;
+    const db = env.handle.db;
     const person = await financeAnalyst(name);
     const run = await db.insertInto('runs').values({ person_id: person.id, reason: 'mover', status: 'running' }).returning('id').executeTakeFirstOrThrow();
     await db.insertInto('operations').values({ run_id: run.id, person_id: person.id, key: 'revoke okta:group:everyone', kind: 'revoke', system: 'okta', entitlement: 'okta:group:everyone', depends_on: [], tier: 0, state: 'pending' }).execute();
@@ -90,7 +82,7 @@ describe('a grant cancelled before it ran, over access that may still be there',
     return person.id;
   }
   const everyoneOps = async (personId: string) =>
-    (await database.handle.db.selectFrom('operations').select(['key', 'state']).where('person_id', '=', personId).where('entitlement', '=', 'okta:group:everyone').orderBy('id').execute()).map((o) => `${o.key}: ${o.state}`);
+    (await env.handle.db.selectFrom('operations').select(['key', 'state']).where('person_id', '=', personId).where('entitlement', '=', 'okta:group:everyone').orderBy('id').execute()).map((o) => `${o.key}: ${o.state}`);
 
   it('a revoke cancelled before it ran, over a grant that never landed (its attempts failed), is granted again', async () => {
     const id = await personWithQueuedRevoke('emp_never_landed', { verified_at: null, last_error: 'okta answered 503' });
@@ -102,6 +94,6 @@ describe('a grant cancelled before it ran, over access that may still be there',
     const id = await personWithQueuedRevoke('emp_was_verified', { verified_at: new Date('2026-11-01T00:00:00Z'), last_error: null });
     await reconcilePerson(deps, id, 'mover');
     expect(await everyoneOps(id)).toEqual(['revoke okta:group:everyone: cancelled']);
-    expect(await database.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'okta:group:everyone').executeTakeFirst()).toEqual({ status: 'verified' });
+    expect(await env.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'okta:group:everyone').executeTakeFirst()).toEqual({ status: 'verified' });
   });
 });

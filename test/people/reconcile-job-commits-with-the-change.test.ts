@@ -1,23 +1,12 @@
 import { sql } from 'kysely';
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../src/db/database.js';
-import { createLogger } from '../../src/log.js';
-import { startQueue } from '../../src/orchestrator/queue.js';
+import { describe, expect, it } from 'vitest';
 import { applyPersonChange, type PersonChange } from '../../src/people/apply-change.js';
 import { personRecordSchema } from '../../src/people/person-record.js';
-import { createMigratedDatabase } from '../helpers/database.js';
+import { migratedDatabaseWithQueue } from '../helpers/database.js';
 
 /** The transactional outbox: the person, the event and the reconcile-person job stand or fall together. */
 describe('the reconcile job is written on the change\'s own transaction', () => {
-  let handle: DatabaseHandle;
-  let boss: PgBoss;
-  beforeAll(async () => {
-    const database = await createMigratedDatabase();
-    handle = database.handle;
-    boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
-  });
-  afterAll(() => boss?.stop({ graceful: false }));
+  const env = migratedDatabaseWithQueue();
 
   const hire = (employeeId: string): PersonChange => ({
     source: 'hris',
@@ -29,17 +18,17 @@ describe('the reconcile job is written on the change\'s own transaction', () => 
     terminates: false,
   });
   const counts = async (employeeId: string) => {
-    const people = await handle.db.selectFrom('people').select('id').where('employee_id', '=', employeeId).execute();
-    const events = await handle.db.selectFrom('person_events').select('id').where('event_id', '=', `evt_${employeeId}`).execute();
-    const { rows } = await handle.pool.query("select id from pgboss.job where name = 'reconcile-person' and data->>'eventId' = $1", [`evt_${employeeId}`]);
+    const people = await env.handle.db.selectFrom('people').select('id').where('employee_id', '=', employeeId).execute();
+    const events = await env.handle.db.selectFrom('person_events').select('id').where('event_id', '=', `evt_${employeeId}`).execute();
+    const { rows } = await env.handle.pool.query("select id from pgboss.job where name = 'reconcile-person' and data->>'eventId' = $1", [`evt_${employeeId}`]);
     return { people: people.length, events: events.length, jobs: rows.length };
   };
 
   it('rolls back with it: no person, no event, no job', async () => {
     let jobId: string | null = null;
     await expect(
-      handle.db.transaction().execute(async (trx) => {
-        jobId = (await applyPersonChange(trx, boss, hire('e_rolled_back'))).jobId;
+      env.handle.db.transaction().execute(async (trx) => {
+        jobId = (await applyPersonChange(trx, env.boss, hire('e_rolled_back'))).jobId;
         // Inside the transaction the job row is there, next to the person.
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from pgboss.job where id = ${jobId}`.execute(trx);
         expect(rows[0]!.n).toBe(1);
@@ -51,7 +40,7 @@ describe('the reconcile job is written on the change\'s own transaction', () => 
   });
 
   it('commits with it: the person, the event and exactly one job', async () => {
-    await handle.db.transaction().execute((trx) => applyPersonChange(trx, boss, hire('e_committed')));
+    await env.handle.db.transaction().execute((trx) => applyPersonChange(trx, env.boss, hire('e_committed')));
     expect(await counts('e_committed')).toEqual({ people: 1, events: 1, jobs: 1 });
   });
 });

@@ -1,24 +1,13 @@
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../src/db/database.js';
-import { createLogger } from '../../src/log.js';
-import { startQueue } from '../../src/orchestrator/queue.js';
+import { describe, expect, it } from 'vitest';
 import { applyPersonChange, type PersonChange } from '../../src/people/apply-change.js';
 import { personRecordSchema } from '../../src/people/person-record.js';
-import { createMigratedDatabase } from '../helpers/database.js';
+import { migratedDatabaseWithQueue } from '../helpers/database.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const HOUR = 3_600_000;
 
 describe('start and end dates decide when a person is reconciled', () => {
-  let handle: DatabaseHandle;
-  let boss: PgBoss;
-  beforeAll(async () => {
-    const database = await createMigratedDatabase();
-    handle = database.handle;
-    boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
-  });
-  afterAll(() => boss?.stop({ graceful: false }));
+  const env = migratedDatabaseWithQueue();
 
   let n = 0;
   const change = (employeeId: string, type: string, at: string, data: Record<string, unknown> = {}): PersonChange => ({
@@ -30,16 +19,16 @@ describe('start and end dates decide when a person is reconciled', () => {
     payload: { type },
     terminates: type === 'employee.terminated',
   });
-  const apply = (c: PersonChange, leadHours = 24) => handle.db.transaction().execute((trx) => applyPersonChange(trx, boss, c, { now: NOW, joinerLeadTimeMs: leadHours * HOUR }));
+  const apply = (c: PersonChange, leadHours = 24) => env.handle.db.transaction().execute((trx) => applyPersonChange(trx, env.boss, c, { now: NOW, joinerLeadTimeMs: leadHours * HOUR }));
   const jobs = async (employeeId: string) =>
     (
-      await handle.pool.query<{ reason: string; priority: number; start_after: Date; singleton_key: string }>(
+      await env.handle.pool.query<{ reason: string; priority: number; start_after: Date; singleton_key: string }>(
         `select j.data->>'reason' as reason, j.priority, j.start_after, j.singleton_key from pgboss.job j join people p on p.id::text = j.data->>'personId'
          where j.name = 'reconcile-person' and p.employee_id = $1 order by j.start_after, j.priority desc`,
         [employeeId],
       )
     ).rows.map((j) => ({ reason: j.reason, priority: j.priority, at: j.start_after.toISOString(), key: j.singleton_key }));
-  const status = async (employeeId: string) => (await handle.db.selectFrom('people').select(['id', 'status']).where('employee_id', '=', employeeId).executeTakeFirstOrThrow());
+  const status = async (employeeId: string) => (await env.handle.db.selectFrom('people').select(['id', 'status']).where('employee_id', '=', employeeId).executeTakeFirstOrThrow());
 
   it('a future joiner waits until the start date minus the configured lead time, and so does any change before it', async () => {
     expect((await apply(change('e_future', 'employee.hired', '2026-11-20T00:00:00Z', { start_date: '2026-12-07' }), 48)).classification).toBe('joiner');
@@ -90,7 +79,7 @@ describe('start and end dates decide when a person is reconciled', () => {
       apply(change('e_race', 'employee.updated', '2026-11-02T00:00:00Z', { job_title: 'Engineer' })),
     ]);
     expect(results.map((r) => r.duplicate)).toEqual([false, false]);
-    const people = await handle.db.selectFrom('people').select('data').where('employee_id', '=', 'e_race').execute();
+    const people = await env.handle.db.selectFrom('people').select('data').where('employee_id', '=', 'e_race').execute();
     expect(people).toHaveLength(1);
     expect(people[0]!.data).toMatchObject({ job_title: 'Engineer' });
   });

@@ -1,11 +1,7 @@
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../src/db/database.js';
-import { createLogger } from '../../src/log.js';
-import { startQueue } from '../../src/orchestrator/queue.js';
+import { describe, expect, it } from 'vitest';
 import { applyPersonChange, type PersonChange } from '../../src/people/apply-change.js';
 import { personRecordSchema } from '../../src/people/person-record.js';
-import { createMigratedDatabase } from '../helpers/database.js';
+import { migratedDatabaseWithQueue } from '../helpers/database.js';
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
@@ -13,14 +9,7 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 describe('person changes arriving in any order', () => {
-  let handle: DatabaseHandle;
-  let boss: PgBoss;
-  beforeAll(async () => {
-    const database = await createMigratedDatabase();
-    handle = database.handle;
-    boss = await startQueue(database.url, createLogger('silent'), { schedule: false });
-  });
-  afterAll(() => boss?.stop({ graceful: false }));
+  const env = migratedDatabaseWithQueue();
 
   const change = (employeeId: string, type: string, at: string, data: Record<string, unknown>): PersonChange => ({
     source: 'hris',
@@ -41,11 +30,11 @@ describe('person changes arriving in any order', () => {
         update: change(id, 'employee.updated', '2026-11-10T09:00:00Z', { job_title: 'Senior Engineer', department: 'Engineering' }),
         terminate: change(id, 'employee.terminated', '2026-11-20T09:00:00Z', { job_title: 'Senior Engineer', department: 'Engineering', status: 'terminated' }),
       };
-      for (const step of order) await handle.db.transaction().execute((trx) => applyPersonChange(trx, boss, events[step as keyof typeof events]));
-      const person = await handle.db.selectFrom('people').select(['status', 'data', 'source_updated_at']).where('employee_id', '=', id).executeTakeFirstOrThrow();
+      for (const step of order) await env.handle.db.transaction().execute((trx) => applyPersonChange(trx, env.boss, events[step as keyof typeof events]));
+      const person = await env.handle.db.selectFrom('people').select(['status', 'data', 'source_updated_at']).where('employee_id', '=', id).executeTakeFirstOrThrow();
       finals.push({ status: person.status, title: (person.data as { job_title: string }).job_title, at: person.source_updated_at?.toISOString() });
       // Every event is kept in history, whatever it changed.
-      const stored = await handle.db.selectFrom('person_events').select('event_id').where('event_id', 'like', `${id}-%`).execute();
+      const stored = await env.handle.db.selectFrom('person_events').select('event_id').where('event_id', 'like', `${id}-%`).execute();
       expect(stored).toHaveLength(3);
     }
     expect(new Set(finals.map((f) => JSON.stringify(f))).size).toBe(1);
@@ -56,26 +45,26 @@ describe('person changes arriving in any order', () => {
     const id = 'emp_early_leaver';
     const terminate = change(id, 'employee.terminated', '2026-11-20T09:00:00Z', { status: 'terminated' });
     const hire = change(id, 'employee.hired', '2026-11-01T09:00:00Z', {});
-    const first = await handle.db.transaction().execute((trx) => applyPersonChange(trx, boss, terminate));
-    const second = await handle.db.transaction().execute((trx) => applyPersonChange(trx, boss, hire));
+    const first = await env.handle.db.transaction().execute((trx) => applyPersonChange(trx, env.boss, terminate));
+    const second = await env.handle.db.transaction().execute((trx) => applyPersonChange(trx, env.boss, hire));
     expect([first.classification, second.classification]).toEqual(['leaver', 'stale']);
     expect(second.jobId).toBeNull();
-    const person = await handle.db.selectFrom('people').select('status').where('employee_id', '=', id).executeTakeFirstOrThrow();
+    const person = await env.handle.db.selectFrom('people').select('status').where('employee_id', '=', id).executeTakeFirstOrThrow();
     expect(person.status).toBe('terminated');
   });
 
   it('classifies rehires and movers, and links managers by email in either order', async () => {
-    const apply = (c: PersonChange) => handle.db.transaction().execute((trx) => applyPersonChange(trx, boss, c));
+    const apply = (c: PersonChange) => env.handle.db.transaction().execute((trx) => applyPersonChange(trx, env.boss, c));
     expect((await apply(change('emp_r', 'employee.hired', '2026-01-01T00:00:00Z', { manager_email: 'boss@company.com' }))).classification).toBe('joiner');
     expect((await apply(change('emp_boss', 'employee.hired', '2026-01-02T00:00:00Z', {}))).classification).toBe('joiner');
     const [report, manager] = await Promise.all([
-      handle.db.selectFrom('people').select('manager_id').where('employee_id', '=', 'emp_r').executeTakeFirstOrThrow(),
-      handle.db.selectFrom('people').select('id').where('employee_id', '=', 'emp_boss').executeTakeFirstOrThrow(),
+      env.handle.db.selectFrom('people').select('manager_id').where('employee_id', '=', 'emp_r').executeTakeFirstOrThrow(),
+      env.handle.db.selectFrom('people').select('id').where('employee_id', '=', 'emp_boss').executeTakeFirstOrThrow(),
     ]);
     // emp_boss's email is emp_boss@company.com, not boss@: no link. Re-point and check the link.
     expect(report.manager_id).toBeNull();
     expect((await apply(change('emp_r', 'employee.updated', '2026-02-01T00:00:00Z', { manager_email: 'emp_boss@company.com' }))).classification).toBe('mover');
-    expect((await handle.db.selectFrom('people').select('manager_id').where('employee_id', '=', 'emp_r').executeTakeFirstOrThrow()).manager_id).toBe(manager.id);
+    expect((await env.handle.db.selectFrom('people').select('manager_id').where('employee_id', '=', 'emp_r').executeTakeFirstOrThrow()).manager_id).toBe(manager.id);
     expect((await apply(change('emp_r', 'employee.updated', '2026-02-02T00:00:00Z', { manager_email: 'emp_boss@company.com' }))).classification).toBe('none');
     expect((await apply(change('emp_r', 'employee.terminated', '2026-03-01T00:00:00Z', { status: 'terminated' }))).classification).toBe('leaver');
     expect((await apply(change('emp_r', 'employee.hired', '2026-06-01T00:00:00Z', {}))).classification).toBe('rehire');
