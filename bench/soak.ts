@@ -517,16 +517,17 @@ try {
   const policySet = buildPolicySet(loaded);
   const registry = createAdapterRegistry(loadConfig({ DATABASE_URL: database.url, POLICIES_DIR: join(ROOT, 'policies') }), { sql: pool });
   const dependencies = registry.dependencies();
-  const grantRows = await query<{ person_id: string; entitlement: string; status: string; applied_at: Date | null }>(`select person_id, entitlement, status, applied_at from grants`);
+  const grantRows = await query<{ person_id: string; entitlement: string; status: string; applied_at: Date | null; last_error: string | null }>(`select person_id, entitlement, status, applied_at, last_error from grants`);
   const deferred = await query<{ person_id: string; entitlement: string }>(`select person_id, entitlement from operations where id in (${DEFERRED_OPS})`);
   const deferredSet = new Set(deferred.map((d) => `${d.person_id} ${d.entitlement}`));
   const HELD = new Set(['applied', 'verified']);
   const held = new Map<string, Set<string>>();
   const grantProblems: string[] = [];
-  // A grant whose write was cut off by a crash and then superseded by a transfer's scheduled
-  // revoke is recorded `revoking` without ever being applied: whether the write landed is not
-  // known until that revoke runs (and removes it either way), so the sandbox may or may not hold it.
-  const unsure = new Set(grantRows.filter((g) => g.status === 'revoking' && g.applied_at === null && deferredSet.has(`${g.person_id} ${g.entitlement}`)).map((g) => `${g.person_id} ${g.entitlement}`));
+  // A grant whose last write ended without an answer (a crash, a timeout) and that a transfer's
+  // scheduled revoke then took over is recorded `revoking`, never applied or with that error: whether
+  // it is there is not known until the revoke runs (and removes it either way), so the sandbox may
+  // or may not hold it.
+  const unsure = new Set(grantRows.filter((g) => g.status === 'revoking' && (g.applied_at === null || g.last_error !== null) && deferredSet.has(`${g.person_id} ${g.entitlement}`)).map((g) => `${g.person_id} ${g.entitlement}`));
   for (const g of grantRows) {
     if (HELD.has(g.status) || (g.status === 'revoking' && deferredSet.has(`${g.person_id} ${g.entitlement}`))) {
       if (!held.has(g.person_id)) held.set(g.person_id, new Set());
@@ -597,7 +598,7 @@ try {
     const writes = await query<Record<string, unknown>>(`select w.* from sandbox_writes w join sandbox_accounts a on a.system = w.system and a.id = w.account_id where a.employee_id = $1 and w.system = $2`, [employeeId, system]);
     for (const w of writes) say(`  sandbox write ${JSON.stringify(w)}`);
   }
-  check('sandbox = grants table', sandboxProblems, `${sbAccounts.filter((a) => a.status === 'active').length} active accounts, ${sbGrants.length} grants in the sandbox${unsure.size > 0 ? `; ${unsure.size} grant(s) cut off by a crash and awaiting a transfer's scheduled revoke, either way` : ''}`);
+  check('sandbox = grants table', sandboxProblems, `${sbAccounts.filter((a) => a.status === 'active').length} active accounts, ${sbGrants.length} grants in the sandbox${unsure.size > 0 ? `; ${unsure.size} grant(s) in an unknown state awaiting a transfer's scheduled revoke, either way` : ''}`);
 
   // Requests: every one answered and ended by now (each was for a minute); an ended one's access
   // is gone from the grants table and the sandbox (unless a policy grants it anyway).
@@ -682,7 +683,7 @@ try {
   out.push(`duration: ${elapsed()} s total; events and chaos ${driveSeconds.toFixed(1)} s; drain ${drainSeconds.toFixed(1)} s`);
   out.push(`delivery: ${stats.posts} posts (${stats.batches} batches, ${stats.duplicatePosts} re-deliveries), 202 ×${stats.answered202}, 200 duplicate ×${stats.answered200}; events accepted ${stats.eventsAccepted}, answered duplicate ${stats.eventsDuplicate}; retried ${stats.retries503} × 5xx, ${stats.connectionErrors} × connection error`);
   out.push(`chaos: ${chaos.kills} SIGKILLs, ${chaos.pgOutages} Postgres outage(s) (${database.outage}), ${AUTH_SYSTEM} credentials failing ${(chaos.authOutageMs / 1000).toFixed(1)} s; faults ${JSON.stringify(FAULTS)} on ${FAULTY.join(', ')}`);
-  out.push(`slack: ${slack.stats.commands} /access commands (${slack.stats.commandsUnanswered} never answered), ${slack.stats.approvals} approvals and ${slack.stats.denials} denials clicked, ${slack.stats.deliveryRetries} deliveries retried while a serve was down; ${slack.fake.messages.length} messages posted by Gatehouse`);
+  out.push(`slack: ${slack.stats.commands} /access commands (${slack.stats.commandsUnanswered} never answered), ${slack.stats.approvals} approvals and ${slack.stats.denials} denials clicked (${slack.stats.clicksRepeated} again after a kill lost the first), ${slack.stats.deliveryRetries} deliveries retried while a serve was down; ${slack.fake.messages.length} messages posted by Gatehouse`);
   out.push(`  answers to /access: ${slack.commandAnswers()}`);
   out.push(`operations: ${ops.map((o) => `${o.state} ${o.n}`).join(', ')}`);
   for (const f of failed.slice(0, 10)) out.push(`  failed: ${f.entitlement}: ${f.last_error}`);

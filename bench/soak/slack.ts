@@ -30,12 +30,15 @@ export interface SlackStats {
   approvals: number;
   denials: number;
   deliveryRetries: number;
+  /** Answers given again because the first was lost with a killed serve. */
+  clicksRepeated: number;
 }
 
 export class SoakSlack {
   readonly fake = new SlackApiFake();
-  readonly stats: SlackStats = { commands: 0, commandsUnanswered: 0, approvals: 0, denials: 0, deliveryRetries: 0 };
-  readonly #handled = new Set<string>();
+  readonly stats: SlackStats = { commands: 0, commandsUnanswered: 0, approvals: 0, denials: 0, deliveryRetries: 0, clicksRepeated: 0 };
+  /** When each approval DM (channel, ts) was last answered. */
+  readonly #answeredAt = new Map<string, number>();
   #seq = 0;
 
   readonly ports: () => number[];
@@ -97,11 +100,16 @@ export class SoakSlack {
     for (const message of [...this.fake.messages]) {
       const blocks = JSON.stringify(message.blocks ?? []);
       if (!message.channel.startsWith('DU') || !blocks.includes('"action_id":"request_approve"')) continue;
-      const key = `${message.channel} ${message.ts} ${message.edits.length}`;
-      if (this.#handled.has(key)) continue;
+      // Still showing its buttons 15 s after an answer: the answer was lost (the serve that took
+      // it was killed after acknowledging it, and Slack does not retry), so the approver, seeing
+      // no change, clicks again, as a person would.
+      const key = `${message.channel} ${message.ts}`;
+      const lastAnswer = this.#answeredAt.get(key);
+      if (lastAnswer !== undefined && Date.now() - lastAnswer < 15_000) continue;
+      if (lastAnswer !== undefined) this.stats.clicksRepeated++;
       const id = approveValue(message.blocks);
       if (!id) continue;
-      this.#handled.add(key);
+      this.#answeredAt.set(key, Date.now());
       const approver = message.channel.slice(1);
       const user = { id: approver, username: approver.toLowerCase(), name: approver.toLowerCase(), team_id: 'T0ACME' };
       const seq = ++this.#seq;
@@ -128,7 +136,7 @@ export class SoakSlack {
         if (ok) this.stats.approvals++;
       }
       if (ok) answered++;
-      else this.#handled.delete(key); // try again next round
+      else this.#answeredAt.delete(key); // try again next round
     }
     return answered;
   }
