@@ -10,7 +10,8 @@ export default defineConfig({
     setupFiles: ['test/setup.ts'],
     // Each file gets its own database, so files run in parallel safely.
     pool: 'forks',
-    testTimeout: 30_000,
+    // Tests that run the real command start Node processes; on 2 busy cores one takes 3–10 s.
+    testTimeout: 60_000,
     hookTimeout: 90_000,
     teardownTimeout: 30_000,
   },

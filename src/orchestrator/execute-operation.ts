@@ -318,9 +318,13 @@ async function finish(deps: ExecuteDeps, ctx: Context, state: 'verified' | 'appl
       detail: { runId: op.run_id, kind: op.kind, before: before?.status ?? null, after },
     });
     // Requests: a verified grant starts its clock; a verified revoke tells whoever's access ended.
-    const requestId = requestIdOf(op.source);
-    if (op.kind === 'grant' && requestId !== null) {
-      if (state === 'verified') await activateRequest(trx as unknown as Db, deps.boss, requestId, now);
+    // Every approved request for it starts, not only the one this operation was planned for
+    // (two approved at once plan one grant; the other would wait for ever, and hold the access).
+    if (op.kind === 'grant') {
+      if (state === 'verified') {
+        const waiting = await trx.selectFrom('access_requests').select('id').where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).where('state', 'in', ['approved', 'provisioning']).orderBy('id').execute();
+        for (const r of waiting) await activateRequest(trx as unknown as Db, deps.boss, r.id, now);
+      }
     } else if (op.kind === 'revoke') await requestAccessRemoved(trx as unknown as Db, deps.boss, op.person_id, op.entitlement, now);
     // The system works again: close its credentials alert, if one is open.
     const resolved = await trx.updateTable('alerts').set({ resolved_at: now }).where('kind', '=', 'auth').where('subject', '=', op.system).where('resolved_at', 'is', null).returning('id').executeTakeFirst();

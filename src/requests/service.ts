@@ -140,7 +140,12 @@ export async function fileRequest(
     }
   }
 
-  return transact(deps.db, async (trx) => {
+  return transact(deps.db, async (trx): Promise<FiledRequest | Refusal> => {
+    // One filing per person at a time, so two quick /access commands cannot both pass the check
+    // above: the second sees the first here.
+    await sql`select pg_advisory_xact_lock(hashtext(${`requests:${person.id}`}))`.execute(trx);
+    const twin = await trx.selectFrom('access_requests').select(['id', 'state']).where('person_id', '=', person.id).where('entitlement', '=', entitlement).where('state', 'in', OPEN_STATES).where('id', '!=', input.extending ?? -1).executeTakeFirst();
+    if (twin) return { ok: false, message: `You already have request #${twin.id} for \`${entitlement}\` (${twin.state}).` };
     const row = await trx
       .insertInto('access_requests')
       .values({

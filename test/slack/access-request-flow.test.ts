@@ -366,7 +366,7 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     const bad = await run(process.execPath, ['bin/gatehouse.js', 'audit', 'export', '--since', 'last week'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
     expect(bad.code).toBe(2);
     expect(bad.output).toContain('--since must be a date');
-  });
+  }, 90_000);
 
   it('App Home shows my access, my requests and what waits on me', async () => {
     const res = await post(JSON.stringify({ token: 'legacy', team_id: 'T0ACME', api_app_id: 'A0GATEHOUSE', type: 'event_callback', event_id: `Ev${++seq}`, event_time: Math.floor(Date.now() / 1000), event: { type: 'app_home_opened', user: 'U0PRIYA', channel: 'D0PRIYA', tab: 'home', event_ts: `${Date.now() / 1000}` } }), 'application/json');
@@ -374,6 +374,16 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     const home = await until('views.publish', () => slack.views.find((v) => v.method === 'views.publish' && v.user_id === 'U0PRIYA'));
     expect(JSON.stringify(home.view)).toContain('github:team:acme/platform#member');
     expect(JSON.stringify(home.view)).toContain('Request more');
+  });
+
+  it('two identical /access requests at once file one request; the other is told about it', async () => {
+    const answers = await Promise.all([command('U0PRIYA', 'request github:repo:acme/billing#read for 1d because twins'), command('U0PRIYA', 'request github:repo:acme/billing#read for 1d because twins')]);
+    const texts = await Promise.all(answers.map((a) => responseTo(a.responseId).then((r) => String(r.text))));
+    expect(texts.filter((t) => t.startsWith('Request #'))).toHaveLength(1);
+    expect(texts.filter((t) => /^You already have request #\d+ for `github:repo:acme\/billing#read` \(pending\)\.$/.test(t))).toHaveLength(1);
+    const filed = await db().selectFrom('access_requests').select('id').where('entitlement', '=', 'github:repo:acme/billing#read').where('requester_slack_id', '=', 'U0PRIYA').where('state', '=', 'pending').execute();
+    expect(filed).toHaveLength(1);
+    await command('U0PRIYA', `cancel ${filed[0]!.id}`);
   });
 
   it("a leaver's requests end with them: the waiting one is withdrawn, the granted one revoked, and a rehire does not get it back", async () => {
