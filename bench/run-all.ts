@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from './result.js';
 
-const BENCHES = ['policy', 'orchestrator', 'drift', 'http-load', 'e2e-joiner'];
+const BENCHES = ['policy', 'orchestrator', 'drift', 'http-load', 'e2e-joiner', 'queue'];
 const here = import.meta.dirname;
 
 async function runBench(name: string): Promise<{ results: BenchResult[]; output: string; code: number | null }> {
