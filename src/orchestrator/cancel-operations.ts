@@ -46,6 +46,9 @@ export async function cancelWithDependents(
     const grant = db.updateTable('grants').where('person_id', '=', input.personId).where('entitlement', '=', o.entitlement);
     if (o.phase !== 'write' || o.attempts > 0) {
       await grant.set({ status: 'failed', last_error: `${input.why}, after its ${o.kind} may have been made`, updated_at: input.now }).execute();
+    } else if (o.kind === 'grant' && input.pending.some((x) => x.kind === 'grant' && x.entitlement === o.entitlement && x.id !== o.id && !cancelled.some((c) => c.id === x.id))) {
+      // Another grant of it is still under way (an older one, running): the row is its.
+      continue;
     } else if (o.kind === 'grant') {
       // Never made by this operation; but it may be there from before (applied once and not
       // revoked since, e.g. a leaver's revoke that was cancelled in turn): then it is unknown, so

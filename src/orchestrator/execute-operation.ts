@@ -299,11 +299,12 @@ async function finish(deps: ExecuteDeps, ctx: Context, state: 'verified' | 'appl
     const before = await trx.selectFrom('grants').select('status').where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).executeTakeFirst();
     const now = new Date();
     const after = op.kind === 'grant' ? state : 'revoked';
+    const recorded = op.kind === 'grant' ? { status: state, applied_at: now, ...(state === 'verified' ? { verified_at: now } : {}), last_error: null, updated_at: now } : { status: 'revoked' as const, revoked_at: now, last_error: null, updated_at: now };
+    // What the system now has is recorded even if a reconcile dropped the row meanwhile.
     await trx
-      .updateTable('grants')
-      .set(op.kind === 'grant' ? { status: state, applied_at: now, ...(state === 'verified' ? { verified_at: now } : {}), last_error: null, updated_at: now } : { status: 'revoked', revoked_at: now, last_error: null, updated_at: now })
-      .where('person_id', '=', op.person_id)
-      .where('entitlement', '=', op.entitlement)
+      .insertInto('grants')
+      .values({ person_id: op.person_id, entitlement: op.entitlement, system: op.system, source: op.source, expires_at: op.expires_at, ...recorded })
+      .onConflict((oc) => oc.columns(['person_id', 'entitlement']).doUpdateSet(recorded))
       .execute();
     if (op.kind === 'revoke' && op.entitlement === `${op.system}:account`) {
       await trx.updateTable('accounts').set({ status: 'suspended', updated_at: now }).where('person_id', '=', op.person_id).where('system', '=', op.system).execute();

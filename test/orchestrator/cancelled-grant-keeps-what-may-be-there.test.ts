@@ -60,6 +60,18 @@ describe('a grant cancelled before it ran, over access that may still be there',
     expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled', 'grant jira:account: cancelled', 'revoke jira:account: pending']);
   });
 
+  it('while an older grant of it is running, the row stays with it and the plan revokes what it will make', async () => {
+    const db = env.handle.db;
+    const person = await financeAnalyst('emp_older_running');
+    const older = await db.insertInto('runs').values({ person_id: person.id, reason: 'request', status: 'running' }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('operations').values({ run_id: older.id, person_id: person.id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'running', attempts: 1, started_at: new Date() }).execute();
+    const newer = await db.insertInto('runs').values({ person_id: person.id, reason: 'mover', status: 'running' }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('operations').values({ run_id: newer.id, person_id: person.id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'pending' }).execute();
+    await db.insertInto('grants').values({ person_id: person.id, entitlement: 'jira:account', system: 'jira', status: 'pending', source: 'implied' }).execute();
+    await reconcilePerson(deps, person.id, 'mover');
+    expect(await plannedFor(person.id)).toEqual(['grant jira:account: running', 'grant jira:account: cancelled', 'revoke jira:account: pending']);
+  });
+
   it('never applied, or revoked since: the row is dropped and nothing is revoked', async () => {
     for (const [name, row] of [
       ['emp_never', { applied_at: null, revoked_at: null }],
