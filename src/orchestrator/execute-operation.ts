@@ -8,6 +8,7 @@ import type { Selectable } from 'kysely';
 import type { OperationsTable } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { AdapterRegistry } from './adapter-registry.js';
+import { parseEntitlement, rankOf } from '../policy/entitlement.js';
 import { activateRequest, requestAccessRemoved, requestGrantFailed, requestIdOf } from '../requests/lifecycle.js';
 import { cancelWithDependents } from './cancel-operations.js';
 import { openManualTask } from './manual-tasks.js';
@@ -323,8 +324,17 @@ async function finish(deps: ExecuteDeps, ctx: Context, state: 'verified' | 'appl
     // (two approved at once plan one grant; the other would wait for ever, and hold the access).
     if (op.kind === 'grant') {
       if (state === 'verified') {
-        const waiting = await trx.selectFrom('access_requests').select('id').where('person_id', '=', op.person_id).where('entitlement', '=', op.entitlement).where('state', 'in', ['approved', 'provisioning']).orderBy('id').execute();
-        for (const r of waiting) await activateRequest(trx as unknown as Db, deps.boss, r.id, now);
+        // And those for a lower level of the same ranked resource, which this one covers.
+        const base = op.entitlement.includes('#') ? op.entitlement.slice(0, op.entitlement.indexOf('#')) : op.entitlement;
+        const waiting = await trx
+          .selectFrom('access_requests')
+          .select(['id', 'entitlement'])
+          .where('person_id', '=', op.person_id)
+          .where((eb) => eb.or([eb('entitlement', '=', op.entitlement), eb('entitlement', 'like', `${base.replace(/[\\%_]/g, '\\$&')}#%`)]))
+          .where('state', 'in', ['approved', 'provisioning'])
+          .orderBy('id')
+          .execute();
+        for (const r of waiting) if (r.entitlement === op.entitlement || covers(op.entitlement, r.entitlement)) await activateRequest(trx as unknown as Db, deps.boss, r.id, now);
       }
     } else if (op.kind === 'revoke') await requestAccessRemoved(trx as unknown as Db, deps.boss, op.person_id, op.entitlement, now);
     // The system works again: close its credentials alert, if one is open.
@@ -409,4 +419,11 @@ async function fail(deps: ExecuteDeps, ctx: Context, message: string, kind: stri
 /** The person planned again, at the priority of the run whose work was cancelled. */
 async function reconcileAgain(db: Db, boss: PgBoss, personId: string, reason: string | undefined): Promise<void> {
   await boss.send(QUEUES.reconcilePerson.name, { personId, reason: reason ?? 'drift' }, { db: bossOnTransaction(db as never), priority: runPriority(reason) });
+}
+
+/** Whether holding `higher` gives `lower`: the same ranked resource at an equal or higher level. */
+function covers(higher: string, lower: string): boolean {
+  const [a, b] = [parseEntitlement(higher), parseEntitlement(lower)];
+  const [ra, rb] = [a.ok ? rankOf(a.value) : undefined, b.ok ? rankOf(b.value) : undefined];
+  return ra !== undefined && rb !== undefined && ra.key === rb.key && ra.rank >= rb.rank;
 }

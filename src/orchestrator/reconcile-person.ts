@@ -5,6 +5,7 @@ import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import type { PersonRecord } from '../people/person-record.js';
 import { type ActualGrant, impliedAccounts, planOperations, systemOf } from '../plan/operation-graph.js';
+import { parseEntitlement, rankOf } from '../policy/entitlement.js';
 import { evaluate, type PolicySet } from '../policy/index.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { AdapterRegistry } from './adapter-registry.js';
@@ -108,6 +109,27 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
       if (!deps.adapters.manages(systemOf(r.entitlement))) continue;
       desired.push({ entitlement: r.entitlement, source: `request:${r.id}`, expiresAt: r.expires_at?.toISOString() ?? null, critical: false });
     }
+    // One level per ranked resource (a repository has one permission): when policies, requests and
+    // exceptions name several levels of one, the highest stands and covers the lower ones (granting
+    // a lower one as well would replace the higher in the system, and revoking it remove both).
+    const highest = new Map<string, { rank: number; entitlement: string }>();
+    const rankOfUri = (uri: string) => {
+      const parsed = parseEntitlement(uri);
+      return parsed.ok ? rankOf(parsed.value) : undefined;
+    };
+    for (const d of desired) {
+      const r = rankOfUri(d.entitlement);
+      if (r && (highest.get(r.key)?.rank ?? -1) < r.rank) highest.set(r.key, { rank: r.rank, entitlement: d.entitlement });
+    }
+    const coveredBy = new Map<string, string>();
+    for (let i = desired.length - 1; i >= 0; i--) {
+      const r = rankOfUri(desired[i]!.entitlement);
+      const top = r ? highest.get(r.key) : undefined;
+      if (top && top.entitlement !== desired[i]!.entitlement) {
+        coveredBy.set(desired[i]!.entitlement, top.entitlement);
+        desired.splice(i, 1);
+      }
+    }
     const wanted = new Set(plan.active ? [...desired.map((d) => d.entitlement), ...impliedAccounts(desired.map((d) => d.entitlement), dependencies, ['manual'])] : []);
 
     // Work already under way. Queued operations that contradict the new desired state are
@@ -140,7 +162,8 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     // An approved request for access the person already holds (verified) has nothing to wait for.
     const held = new Set(actual.filter((a) => a.status === 'verified' || a.status === 'applied').map((a) => a.entitlement));
     for (const r of requests) {
-      if (r.state === 'approved' && held.has(r.entitlement) && !ops.some((o) => o.entitlement === r.entitlement)) await activateRequest(trx as unknown as Db, deps.boss, r.id, now);
+      const holding = held.has(r.entitlement) || held.has(coveredBy.get(r.entitlement) ?? '');
+      if (['approved', 'provisioning'].includes(r.state) && holding && !ops.some((o) => o.entitlement === r.entitlement || o.entitlement === coveredBy.get(r.entitlement))) await activateRequest(trx as unknown as Db, deps.boss, r.id, now);
     }
     if (ops.length === 0) return { runId: null, operations: 0 };
 
