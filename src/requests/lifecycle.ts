@@ -1,4 +1,3 @@
-import { transact } from '../db/transact.js';
 import { sql } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { appendAudit } from '../audit/append-audit.js';
@@ -85,7 +84,7 @@ export async function sweepRequests(deps: { db: Db; boss: PgBoss; now?: () => Da
 
   const stale = await deps.db.selectFrom('access_requests').select(['id', 'current_step']).where('state', '=', 'pending').where('created_at', '<', new Date(now.getTime() - settings.approvalTimeoutMs)).execute();
   for (const r of stale) {
-    await transact(deps.db, async (trx) => {
+    await deps.db.transaction().execute(async (trx) => {
       const done = await trx.updateTable('access_requests').set({ state: 'timed_out', ended_at: now, end_reason: 'no decision in time' }).where('id', '=', r.id).where('state', '=', 'pending').returning(['person_id', 'entitlement']).executeTakeFirst();
       if (!done) return;
       const person = await trx.selectFrom('people').select('email').where('id', '=', done.person_id).executeTakeFirstOrThrow();
@@ -145,7 +144,7 @@ export async function sweepContractorNotices(deps: { db: Db; boss: PgBoss; now?:
     const due = CONTRACTOR_NOTICE_DAYS.filter((days) => now.getTime() >= ends - days * 86_400_000);
     if (due.length === 0) continue;
     const urgent = Math.min(...due);
-    await transact(deps.db, async (trx) => {
+    await deps.db.transaction().execute(async (trx) => {
       const rows = await trx
         .insertInto('contractor_notices')
         .values(due.map((days) => ({ person_id: person.id, end_date: endDate, days_before: days })))

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
 import { startQueue } from '../../src/orchestrator/queue.js';
+import type { ReconcileDeps } from '../../src/orchestrator/reconcile-person.js';
+import { buildPolicySet, loadPolicies } from '../../src/policy/index.js';
 
 export interface TestDatabase {
   name: string;
@@ -62,4 +67,18 @@ export function migratedDatabaseWithQueue(): { url: string; handle: DatabaseHand
   });
   afterAll(() => env.boss?.stop({ graceful: false }));
   return env;
+}
+
+/**
+ * What reconcilePerson needs, over migratedDatabaseWithQueue's database: the example policies
+ * (policies/) and every system sandboxed. Filled in before the file's tests run.
+ */
+export function reconcileDepsOnExamplePolicies(env: { url: string; handle: DatabaseHandle; boss: PgBoss }): { current: ReconcileDeps } {
+  const deps = {} as { current: ReconcileDeps };
+  beforeAll(async () => {
+    const policiesDir = join(import.meta.dirname, '..', '..', 'policies');
+    const config = loadConfig({ DATABASE_URL: env.url, POLICIES_DIR: policiesDir });
+    deps.current = { db: env.handle.db, boss: env.boss, policies: buildPolicySet(await loadPolicies(policiesDir)), adapters: createAdapterRegistry(config, { sql: env.handle.pool }) };
+  });
+  return deps;
 }

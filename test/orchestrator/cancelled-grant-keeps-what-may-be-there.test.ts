@@ -1,10 +1,6 @@
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
+import { describe, expect, it } from 'vitest';
 import { reconcilePerson } from '../../src/orchestrator/reconcile-person.js';
-import { buildPolicySet, loadPolicies } from '../../src/policy/index.js';
-import { migratedDatabaseWithQueue } from '../helpers/database.js';
+import { migratedDatabaseWithQueue, reconcileDepsOnExamplePolicies } from '../helpers/database.js';
 
 /**
  * Found by the soak: a leaver's account revoke failed once (a 5xx) and was then cancelled by the
@@ -16,12 +12,7 @@ import { migratedDatabaseWithQueue } from '../helpers/database.js';
  */
 describe('a grant cancelled before it ran, over access that may still be there', () => {
   const env = migratedDatabaseWithQueue();
-  let deps: Parameters<typeof reconcilePerson>[0];
-  beforeAll(async () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const config = loadConfig({ DATABASE_URL: env.url, POLICIES_DIR: join(root, 'policies') });
-    deps = { db: env.handle.db, boss: env.boss, policies: buildPolicySet(await loadPolicies(join(root, 'policies'))), adapters: createAdapterRegistry(config, { sql: env.handle.pool }) };
-  });
+  const deps = reconcileDepsOnExamplePolicies(env);
 
   async function financeAnalyst(name: string) {
     return env.handle.db
@@ -44,7 +35,7 @@ describe('a grant cancelled before it ran, over access that may still be there',
 
   it('applied once and never revoked: the row stays (failed: unknown) and the plan revokes it', async () => {
     const id = await personWithQueuedJiraGrant('emp_was_there', { applied_at: new Date('2026-11-01T00:00:00Z'), revoked_at: null });
-    await reconcilePerson(deps, id, 'mover');
+    await reconcilePerson(deps.current, id, 'mover');
     expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled', 'revoke jira:account: pending']);
     expect(await env.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toEqual({ status: 'revoking' });
   });
@@ -56,7 +47,7 @@ describe('a grant cancelled before it ran, over access that may still be there',
     // Inserted after the queued grant, so give it the lower id it would have had.
     const earlier = await db.insertInto('operations').values({ run_id: run.id, person_id: id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'cancelled', attempts: 1, error_kind: 'retryable', started_at: new Date('2026-11-01T00:00:00Z') }).returning('id').executeTakeFirstOrThrow();
     await db.updateTable('operations').set({ id: -earlier.id }).where('id', '=', earlier.id).execute();
-    await reconcilePerson(deps, id, 'mover');
+    await reconcilePerson(deps.current, id, 'mover');
     expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled', 'grant jira:account: cancelled', 'revoke jira:account: pending']);
   });
 
@@ -68,7 +59,7 @@ describe('a grant cancelled before it ran, over access that may still be there',
     const newer = await db.insertInto('runs').values({ person_id: person.id, reason: 'mover', status: 'running' }).returning('id').executeTakeFirstOrThrow();
     await db.insertInto('operations').values({ run_id: newer.id, person_id: person.id, key: 'grant jira:account', kind: 'grant', system: 'jira', entitlement: 'jira:account', depends_on: [], tier: 0, state: 'pending' }).execute();
     await db.insertInto('grants').values({ person_id: person.id, entitlement: 'jira:account', system: 'jira', status: 'pending', source: 'implied' }).execute();
-    await reconcilePerson(deps, person.id, 'mover');
+    await reconcilePerson(deps.current, person.id, 'mover');
     expect(await plannedFor(person.id)).toEqual(['grant jira:account: running', 'grant jira:account: cancelled', 'revoke jira:account: pending']);
   });
 
@@ -78,7 +69,7 @@ describe('a grant cancelled before it ran, over access that may still be there',
       ['emp_revoked_since', { applied_at: new Date('2026-11-01T00:00:00Z'), revoked_at: new Date('2026-11-02T00:00:00Z') }],
     ] as const) {
       const id = await personWithQueuedJiraGrant(name, row);
-      await reconcilePerson(deps, id, 'mover');
+      await reconcilePerson(deps.current, id, 'mover');
       expect(await plannedFor(id)).toEqual(['grant jira:account: cancelled']);
       expect(await env.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'jira:account').executeTakeFirst()).toBeUndefined();
     }
@@ -98,13 +89,13 @@ describe('a grant cancelled before it ran, over access that may still be there',
 
   it('a revoke cancelled before it ran, over a grant that never landed (its attempts failed), is granted again', async () => {
     const id = await personWithQueuedRevoke('emp_never_landed', { verified_at: null, last_error: 'okta answered 503' });
-    await reconcilePerson(deps, id, 'mover');
+    await reconcilePerson(deps.current, id, 'mover');
     expect(await everyoneOps(id)).toEqual(['revoke okta:group:everyone: cancelled', 'grant okta:group:everyone: pending']);
   });
 
   it('a revoke cancelled before it ran, over a verified grant, leaves it verified and plans nothing for it', async () => {
     const id = await personWithQueuedRevoke('emp_was_verified', { verified_at: new Date('2026-11-01T00:00:00Z'), last_error: null });
-    await reconcilePerson(deps, id, 'mover');
+    await reconcilePerson(deps.current, id, 'mover');
     expect(await everyoneOps(id)).toEqual(['revoke okta:group:everyone: cancelled']);
     expect(await env.handle.db.selectFrom('grants').select('status').where('person_id', '=', id).where('entitlement', '=', 'okta:group:everyone').executeTakeFirst()).toEqual({ status: 'verified' });
   });

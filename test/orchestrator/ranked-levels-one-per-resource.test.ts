@@ -1,10 +1,6 @@
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createAdapterRegistry } from '../../src/orchestrator/adapter-registry.js';
+import { describe, expect, it } from 'vitest';
 import { reconcilePerson } from '../../src/orchestrator/reconcile-person.js';
-import { buildPolicySet, loadPolicies } from '../../src/policy/index.js';
-import { migratedDatabaseWithQueue } from '../helpers/database.js';
+import { migratedDatabaseWithQueue, reconcileDepsOnExamplePolicies } from '../helpers/database.js';
 
 /**
  * Found by the soak in CI: a contractor's approved request for github:repo:acme/platform-docs#read
@@ -15,12 +11,7 @@ import { migratedDatabaseWithQueue } from '../helpers/database.js';
  */
 describe('one level per ranked resource', () => {
   const env = migratedDatabaseWithQueue();
-  let deps: Parameters<typeof reconcilePerson>[0];
-  beforeAll(async () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const config = loadConfig({ DATABASE_URL: env.url, POLICIES_DIR: join(root, 'policies') });
-    deps = { db: env.handle.db, boss: env.boss, policies: buildPolicySet(await loadPolicies(join(root, 'policies'))), adapters: createAdapterRegistry(config, { sql: env.handle.pool }) };
-  });
+  const deps = reconcileDepsOnExamplePolicies(env);
 
   it('a policy granting #write and a request for #read of the same repository plan #write alone; the request is provided by it', async () => {
     const db = env.handle.db;
@@ -32,14 +23,14 @@ describe('one level per ranked resource', () => {
       .returning('id')
       .executeTakeFirstOrThrow();
 
-    await reconcilePerson(deps, person.id, 'joiner');
+    await reconcilePerson(deps.current, person.id, 'joiner');
     const planned = (await db.selectFrom('operations').select('key').where('person_id', '=', person.id).where('entitlement', 'like', 'github:repo:acme/platform-docs#%').execute()).map((o) => o.key);
     expect(planned).toEqual(['grant github:repo:acme/platform-docs#write']);
 
     // Once #write is in place, a reconcile finds the request provided and starts its clock.
     await db.updateTable('operations').set({ state: 'verified' }).where('person_id', '=', person.id).execute();
     await db.updateTable('grants').set({ status: 'verified', applied_at: new Date(), verified_at: new Date() }).where('person_id', '=', person.id).execute();
-    await reconcilePerson(deps, person.id, 'request');
+    await reconcilePerson(deps.current, person.id, 'request');
     const after = await db.selectFrom('access_requests').select(['state', 'expires_at']).where('id', '=', request.id).executeTakeFirstOrThrow();
     expect(after.state).toBe('active');
     expect(after.expires_at).not.toBeNull();
