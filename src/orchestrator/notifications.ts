@@ -98,7 +98,7 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
     return;
   }
   if (notification.type === 'contractor-extension') {
-    const person = await deps.db.selectFrom('people').select(['email', 'data']).where('id', '=', notification.personId).executeTakeFirst();
+    const person = await personById(deps.db, notification.personId);
     if (!person) return;
     const endDate = (person.data as PersonRecord).end_date ?? 'their end date';
     await deps.notifier.post({ channel: deps.itChannel, text: `<@${notification.requestedBy}> asks to extend ${escapeMrkdwn(person.email)}'s contract beyond ${endDate}. Update end_date in the HRIS and Gatehouse keeps their access.` });
@@ -109,7 +109,7 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
     return;
   }
   if (notification.type === 'contractor-notice') {
-    const person = await deps.db.selectFrom('people').select(['id', 'email', 'data', 'status']).where('id', '=', notification.personId).executeTakeFirst();
+    const person = await personById(deps.db, notification.personId);
     if (!person || person.status !== 'active') return;
     const data = person.data as PersonRecord;
     const input = { personId: person.id, name: personName(data) || person.email, email: person.email, endDate: notification.endDate, daysBefore: notification.daysBefore, manager: data.manager_email ?? null };
@@ -131,7 +131,7 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
       if (managerId) await deps.notifier.post({ channel: managerId, ...reportReadyMessage({ name: personName(run.data) || run.email, email: run.email, summary: run.summary as unknown as RunSummary }) });
       return;
     }
-    const person = await deps.db.selectFrom('people').select(['email', 'data', 'status']).where('id', '=', notification.personId).executeTakeFirst();
+    const person = await personById(deps.db, notification.personId);
     if (!person || person.status === 'terminated') return;
     // Only once their Slack account exists: Slack finds them by email.
     const userId = await deps.directory.idForEmail(person.email);
@@ -159,4 +159,9 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
     ...manualTaskMessage({ taskId: task.id, kind: task.kind, entitlement: task.entitlement, reason: task.reason, email: task.email, name: [data.first_name, data.last_name].filter(Boolean).join(' '), title: data.job_title ?? null, manager: data.manager_email ?? null }),
   });
   if (posted.ts) await deps.db.updateTable('manual_tasks').set({ slack_channel: posted.channel, slack_ts: posted.ts }).where('id', '=', task.id).execute();
+}
+
+/** The person a notification is about, or undefined when they are gone (a notification never fails for that). */
+function personById(db: NotificationDeps['db'], id: string) {
+  return db.selectFrom('people').select(['id', 'email', 'data', 'status']).where('id', '=', id).executeTakeFirst();
 }
