@@ -68,7 +68,7 @@ export class TokenBucket {
 
     const { rows } = await sql<{ paused_ms: number | null; empty_ms: number | null }>`
       select extract(epoch from paused_until - clock_timestamp()) * 1000 as paused_ms,
-             (1 - least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * refill_per_second))
+             (1 + least(${reserve}::float8, capacity - 1) - least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * refill_per_second))
                / refill_per_second * 1000 as empty_ms
         from rate_limits where system = ${system}`.execute(this.#db);
     const row = rows[0];

@@ -52,6 +52,18 @@ describe('Postgres token bucket', () => {
     expect(late.granted).toBe(false);
   });
 
+  it('keeps a reserved token for leavers, and tells an ordinary taker how long until it may take (not to spin)', async () => {
+    await bucket.configure('gitlab', { requestsPerMinute: 60, burst: 5 }); // one a second
+    const ordinary = () => bucket.tryTake('gitlab', 1);
+    for (let i = 0; i < 4; i++) expect(await ordinary()).toEqual({ granted: true });
+    // One token left: it is the leavers'. An ordinary taker waits for a second token, about a
+    // second away; a wait of a millisecond would have every worker hammering the bucket's row.
+    const refused = await ordinary();
+    expect(refused).toMatchObject({ granted: false, reason: 'empty' });
+    if (!refused.granted) expect(refused.waitMs).toBeGreaterThan(900);
+    expect(await bucket.tryTake('gitlab', 0)).toEqual({ granted: true });
+  });
+
   it('ensure() creates a missing bucket but never overrides a configured one', async () => {
     await bucket.configure('slack', { requestsPerMinute: 60, burst: 3 });
     await bucket.ensure('slack', { requestsPerMinute: 6000 });
