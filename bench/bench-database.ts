@@ -22,7 +22,9 @@ export async function benchDatabase(dir: string, name: string): Promise<{ url: s
     await admin(`create database ${db}`);
     const url = new URL(process.env.TEST_DATABASE_URL);
     url.pathname = `/${db}`;
-    return { url: url.toString(), kind: 'local server', stop: () => admin(`drop database if exists ${db} with (force)`) };
+    // BENCH_KEEP=1 keeps the database for a look afterwards (its name is printed).
+    const stop = process.env.BENCH_KEEP ? async () => console.error(`BENCH_KEEP: kept database ${db}`) : () => admin(`drop database if exists ${db} with (force)`);
+    return { url: url.toString(), kind: 'local server', stop };
   }
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
