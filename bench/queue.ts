@@ -184,7 +184,18 @@ async function gatehouseRun(run: number): Promise<{ rate: number; failed: number
   );
   const sandbox = sandboxQueries - sandboxBefore;
   const extra = done.operations - OPERATIONS;
-  if (extra !== 0) console.log(`run ${run + 1}: ${done.operations} operations for ${OPERATIONS} grants (${PEOPLE} × ${PER_PERSON}): ${JSON.stringify(done.states)}`);
+  if (extra !== 0) {
+    console.log(`run ${run + 1}: ${done.operations} operations for ${OPERATIONS} grants (${PEOPLE} × ${PER_PERSON}): ${JSON.stringify(done.states)}`);
+    // What the extra operations were, for the first few people who have them.
+    const { rows } = await query<{ employee_id: string; history: string }>(
+      `select p.employee_id, string_agg(format('#%s %s %s (run %s %s planned %s, finished %s)', o.id, o.key, o.state, left(r.id::text, 8), r.reason, to_char(r.started_at, 'HH24:MI:SS.MS'), to_char(o.finished_at, 'HH24:MI:SS.MS')), '; ' order by o.id) as history
+         from operations o join people p on p.id = o.person_id join runs r on r.id = o.run_id
+        where p.employee_id like $1 and o.person_id in (select person_id from operations group by person_id having count(*) > ${PER_PERSON})
+        group by p.employee_id order by p.employee_id limit 5`,
+      [`q${run}-%`],
+    );
+    for (const row of rows) console.log(`  ${row.employee_id}: ${row.history}`);
+  }
   await gatehouse.stop();
   stopped('gatehouse');
   return { rate: OPERATIONS / ((done.last!.getTime() - started) / 1000), failed: done.failed, extra, sandboxQueries: sandbox, workerOptions };
