@@ -104,6 +104,8 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
   const adapter = deps.adapters.get(system);
   if (!adapter.listMembers) return { system, scanId: null, memberships: 0, accounts: 0, items: [], skipped: `${system} cannot list who holds an entitlement (no listMembers), so it is not scanned` };
   const managed = await managedEntitlements(deps, system, adapter);
+  // Real time, not deps.now: it is compared with when operations finished.
+  const readFrom = new Date();
   const scan = await deps.db.insertInto('drift_scans').values({ system, started_at: now }).returning('id').executeTakeFirstOrThrow();
   const scanId = scan.id;
   let memberships = 0;
@@ -144,7 +146,8 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
 
   const readMs = performance.now() - readStarted;
   const compareStarted = performance.now();
-  const found = await classify(deps.db, { system, scanId, managed, now, accountsScanned: Boolean(adapter.listAccounts) });
+  const busy = await changingSince(deps.db, system, readFrom);
+  const found = await classify(deps.db, { system, scanId, managed, now, accountsScanned: Boolean(adapter.listAccounts), busy });
   const items: DriftItem[] = [];
   await deps.db.transaction().execute(async (trx) => {
     const db = trx as unknown as Db;
@@ -179,15 +182,19 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
       }
       items.push({ id, system, class: f.class, email: f.email, entitlement: f.entitlement, accountId: f.account_id, expected: f.expected, action });
     }
-    // Open items this scan no longer sees were fixed (by hand, or by us).
+    // Open items this scan no longer sees were fixed (by hand, or by us); those it did not judge
+    // (Gatehouse was changing them) stay as they are until a scan does.
     const seen = items.map((i) => i.id);
-    await trx
-      .updateTable('drift_items')
-      .set({ status: 'resolved', decided_at: now })
+    const unseen = await trx
+      .selectFrom('drift_items')
+      .select(['id', 'person_id', 'entitlement'])
       .where('system', '=', system)
       .where('status', 'in', ['open', 'revoking'])
       .where('id', 'not in', seen.length > 0 ? seen : [-1])
       .execute();
+    const busyKeys = new Set(busy.map((b) => `${b.person_id} ${b.resource}`));
+    const fixed = unseen.filter((i) => !(i.person_id && busyKeys.has(`${i.person_id} ${resourceOf(i.entitlement)}`))).map((i) => i.id);
+    if (fixed.length > 0) await trx.updateTable('drift_items').set({ status: 'resolved', decided_at: now }).where('id', 'in', fixed).execute();
     await trx.updateTable('drift_scans').set({ finished_at: new Date(), memberships, accounts }).where('id', '=', scanId).execute();
     // Keep only this system's latest observations.
     await trx.deleteFrom('drift_scans').where('system', '=', system).where('id', '<', scanId).execute();
@@ -206,6 +213,25 @@ export async function revokeThroughOrchestrator(db: Db, boss: PgBoss, input: { i
   await reconcileForDrift(db, boss, input.personId);
 }
 
+interface Busy {
+  person_id: string;
+  resource: string;
+}
+
+/**
+ * What Gatehouse is changing in `system`, or changed after the scan began reading: a scan reads
+ * the system page by page while operations go on, so a membership written after its page was
+ * read would look missing (and be granted again), and one revoked after it would look extra.
+ * These (person, resource) pairs are not judged by this scan; the next one sees them settled.
+ * (Operations' finished_at is the worker's clock; replicas' clocks are assumed in sync.)
+ */
+async function changingSince(db: Db, system: string, readFrom: Date): Promise<Busy[]> {
+  const { rows } = await sql<Busy>`
+    select distinct person_id, split_part(entitlement, '#', 1) as resource from operations
+     where system = ${system} and (state in ('pending', 'running', 'manual') or finished_at >= ${readFrom})`.execute(db);
+  return rows;
+}
+
 interface Found {
   class: DriftClass;
   entitlement: string;
@@ -217,19 +243,25 @@ interface Found {
 }
 
 /** The set comparison, in SQL: observed members against what Gatehouse holds, less accepted exceptions. */
-async function classify(db: Db, input: { system: string; scanId: number; managed: string[]; now: Date; accountsScanned: boolean }): Promise<Found[]> {
+async function classify(db: Db, input: { system: string; scanId: number; managed: string[]; now: Date; accountsScanned: boolean; busy: Busy[] }): Promise<Found[]> {
   const { system, scanId, managed, now } = input;
+  const busyPeople = input.busy.map((b) => b.person_id);
+  const busyResources = input.busy.map((b) => b.resource);
   if (managed.length === 0 && !input.accountsScanned) return [];
   // Each side gets one match key (the system's account id when Gatehouse knows the account, else
   // the email), so every comparison is an equality Postgres can hash-join.
   const { rows } = await sql<Found>`
-    with expected as (
+    with busy (person_id, resource) as (
+      select * from unnest(${busyPeople}::uuid[], ${busyResources}::text[])
+    ),
+    expected as (
       select g.entitlement, split_part(g.entitlement, '#', 1) as resource, g.person_id, lower(p.email) as email,
              coalesce(a.external_id, 'email:' || lower(p.email)) as key
         from grants g
         join people p on p.id = g.person_id
         left join accounts a on a.person_id = g.person_id and a.system = g.system
        where g.system = ${system} and g.status in ('verified', 'applied') and g.entitlement = any(${managed}::text[])
+         and not exists (select 1 from busy b where b.person_id = g.person_id and b.resource = split_part(g.entitlement, '#', 1))
     ),
     observed as (
       select o.entitlement, split_part(o.entitlement, '#', 1) as resource, o.account_id, o.login, o.email,
@@ -240,6 +272,7 @@ async function classify(db: Db, input: { system: string; scanId: number; managed
         left join people pa on pa.id = acc.person_id
         left join people pe on acc.person_id is null and lower(pe.email) = o.email
        where o.scan_id = ${scanId}
+         and not exists (select 1 from busy b where b.person_id = coalesce(acc.person_id, pe.id) and b.resource = split_part(o.entitlement, '#', 1))
     ),
     excepted as (
       select entitlement, account_id from drift_exceptions
@@ -274,6 +307,10 @@ async function classify(db: Db, input: { system: string; scanId: number; managed
       left join people pi on pi.status <> 'terminated' and d.employee_id is not null and pi.employee_id = d.employee_id
       left join excepted x on x.entitlement = ${`${system}:account`} and x.account_id = d.account_id
      where d.scan_id = ${scanId} and d.status <> 'suspended' and pa.id is null and pe.id is null and pi.id is null and x.account_id is null
+       and not exists (
+         select 1 from busy b join people bp on bp.id = b.person_id
+          where b.resource = ${`${system}:account`}
+            and (bp.id = a.person_id or (d.email is not null and lower(bp.email) = d.email) or (d.employee_id is not null and bp.employee_id = d.employee_id)))
     order by 1, 2, 3`.execute(db);
   return rows;
 }
