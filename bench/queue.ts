@@ -105,7 +105,7 @@ stops.push({ what: 'bench pool', stop: () => pool.end() });
 const policies = join(dir, 'policies');
 await mkdir(policies);
 await writeFile(join(policies, 'everyone.yaml'), `name: everyone\ndescription: bench\nowner: "@it"\nwhen: { status: active }\ngrants: [${Array.from({ length: GROUPS }, (_, i) => `okta:group:g${i}`).join(', ')}]\n`);
-const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: SECRET, SYSTEMS: 'okta', POLICIES_DIR: policies, RATE_LIMITS: 'okta=1000000000' });
+const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: SECRET, SYSTEMS: 'okta', POLICIES_DIR: policies, RATE_LIMITS: 'okta=1000000000', ...(process.env.BENCH_DRIFT_SCHEDULE ? { DRIFT_SCHEDULE: process.env.BENCH_DRIFT_SCHEDULE } : {}) });
 
 // The bench's own queries, not to be counted as the work's.
 let ownQueries = 0;
