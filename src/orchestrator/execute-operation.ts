@@ -8,7 +8,7 @@ import type { Selectable } from 'kysely';
 import type { OperationsTable } from '../db/schema.js';
 import type { PersonRecord } from '../people/person-record.js';
 import type { AdapterRegistry } from './adapter-registry.js';
-import { parseEntitlement, rankOf } from '../policy/entitlement.js';
+import { covers } from '../policy/entitlement.js';
 import { activateRequest, requestAccessRemoved, requestGrantFailed, requestIdOf } from '../requests/lifecycle.js';
 import { cancelWithDependents } from './cancel-operations.js';
 import { openManualTask } from './manual-tasks.js';
@@ -419,11 +419,4 @@ async function fail(deps: ExecuteDeps, ctx: Context, message: string, kind: stri
 /** The person planned again, at the priority of the run whose work was cancelled. */
 async function reconcileAgain(db: Db, boss: PgBoss, personId: string, reason: string | undefined): Promise<void> {
   await boss.send(QUEUES.reconcilePerson.name, { personId, reason: reason ?? 'drift' }, { db: bossOnTransaction(db as never), priority: runPriority(reason) });
-}
-
-/** Whether holding `higher` gives `lower`: the same ranked resource at an equal or higher level. */
-function covers(higher: string, lower: string): boolean {
-  const [a, b] = [parseEntitlement(higher), parseEntitlement(lower)];
-  const [ra, rb] = [a.ok ? rankOf(a.value) : undefined, b.ok ? rankOf(b.value) : undefined];
-  return ra !== undefined && rb !== undefined && ra.key === rb.key && ra.rank >= rb.rank;
 }

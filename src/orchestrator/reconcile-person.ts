@@ -5,7 +5,7 @@ import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import type { PersonRecord } from '../people/person-record.js';
 import { type ActualGrant, impliedAccounts, planOperations, systemOf } from '../plan/operation-graph.js';
-import { parseEntitlement, rankOf } from '../policy/entitlement.js';
+import { rankOfUri } from '../policy/entitlement.js';
 import { evaluate, type PolicySet } from '../policy/index.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { AdapterRegistry } from './adapter-registry.js';
@@ -113,10 +113,6 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     // exceptions name several levels of one, the highest stands and covers the lower ones (granting
     // a lower one as well would replace the higher in the system, and revoking it remove both).
     const highest = new Map<string, { rank: number; entitlement: string }>();
-    const rankOfUri = (uri: string) => {
-      const parsed = parseEntitlement(uri);
-      return parsed.ok ? rankOf(parsed.value) : undefined;
-    };
     for (const d of desired) {
       const r = rankOfUri(d.entitlement);
       if (r && (highest.get(r.key)?.rank ?? -1) < r.rank) highest.set(r.key, { rank: r.rank, entitlement: d.entitlement });

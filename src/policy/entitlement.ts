@@ -215,6 +215,18 @@ export function rankOf(e: ParsedEntitlement): { key: string; rank: number } | un
   return { key: `${e.system}:${e.type}:${e.resource}`, rank: t.levels.indexOf(e.level) };
 }
 
+/** rankOf for a URI: undefined when it has no ranked level, or does not parse. */
+export function rankOfUri(uri: string): { key: string; rank: number } | undefined {
+  const parsed = parseEntitlement(uri);
+  return parsed.ok ? rankOf(parsed.value) : undefined;
+}
+
+/** Whether holding `higher` gives `lower`: the same ranked resource at an equal or higher level. */
+export function covers(higher: string, lower: string): boolean {
+  const [a, b] = [rankOfUri(higher), rankOfUri(lower)];
+  return a !== undefined && b !== undefined && a.key === b.key && a.rank >= b.rank;
+}
+
 /** `<system>:account`, or `scim:<app>:account`. */
 export function accountEntitlementOf(e: ParsedEntitlement): string {
   return e.system === 'scim' ? `scim:${e.app}:account` : `${e.system}:account`;

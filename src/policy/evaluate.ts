@@ -1,6 +1,6 @@
 import { compareText } from './compare.js';
 import { type Explanation, type PolicyPerson, readAttribute } from './condition.js';
-import { parseEntitlement, rankOf } from './entitlement.js';
+import { rankOfUri } from './entitlement.js';
 import type { LoadedPolicies } from './loader.js';
 import type { ApprovalStep, CompiledConflict, CompiledPolicy, DriftMode } from './types.js';
 
@@ -117,8 +117,7 @@ const rankCache = new Map<string, { key: string; rank: number } | null>();
 function rankInfo(uri: string): { key: string; rank: number } | null {
   let info = rankCache.get(uri);
   if (info === undefined) {
-    const parsed = parseEntitlement(uri);
-    info = (parsed.ok ? rankOf(parsed.value) : undefined) ?? null;
+    info = rankOfUri(uri) ?? null;
     if (rankCache.size > 100_000) rankCache.clear();
     rankCache.set(uri, info);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEntitlement, rankOf } from '../../src/policy/entitlement.js';
+import { covers, parseEntitlement, rankOf } from '../../src/policy/entitlement.js';
 import { translateLevel } from '../../src/policy/levels.js';
 
 const ok = (uri: string) => {
@@ -88,5 +88,17 @@ describe('entitlement URIs (ARCHITECTURE.md → Entitlement URIs)', () => {
   it('ranks exclusive levels so the higher one wins', () => {
     expect(rankOf(ok('github:repo:acme/api#maintain'))).toEqual({ key: 'github:repo:acme/api', rank: 3 });
     expect(rankOf(ok('jira:project:PLAT#Developers'))).toBeUndefined();
+  });
+});
+
+describe('covers', () => {
+  it('a level covers the same resource at its own level and below, nothing else', () => {
+    expect(covers('github:repo:acme/api#maintain', 'github:repo:acme/api#write')).toBe(true);
+    expect(covers('github:repo:acme/api#write', 'github:repo:acme/api#write')).toBe(true);
+    expect(covers('github:repo:acme/api#write', 'github:repo:acme/api#admin')).toBe(false);
+    expect(covers('github:repo:acme/api#admin', 'github:repo:acme/web#read')).toBe(false);
+    // Unranked (a Slack channel) or unparseable: never covered by another URI.
+    expect(covers('slack:channel:eng', 'slack:channel:eng')).toBe(false);
+    expect(covers('github:repo:acme/api#admin', 'not a uri')).toBe(false);
   });
 });
