@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startThrowawayPostgres } from '../src/db/embedded.js';
+import { claimTestRun, dropDatabasesOfEndedRuns, newTestRunId } from './helpers/test-run-databases.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** A superuser connection string; each test file creates its own database through it. */
     adminDatabaseUrl: string;
+    /** This run's id: its databases are named after it (test/helpers/test-run-databases.ts). */
+    testRunId: string;
   }
 }
 
@@ -32,6 +35,8 @@ export default async function setup(project: TestProject) {
   let url = process.env.TEST_DATABASE_URL;
   let stop: (() => Promise<void>) | undefined;
   let dir: string | undefined;
+  let runLock: pg.Client | undefined;
+  const runId = newTestRunId();
   if (!url) {
     dir = await mkdtemp(join(tmpdir(), 'gatehouse-test-pg-'));
     // Postgres runs as the `postgres` OS user when we are root; it must be able to enter the folder.
@@ -40,18 +45,22 @@ export default async function setup(project: TestProject) {
     url = server.url;
     stop = server.stop;
   } else {
-    // Databases left behind by an interrupted earlier run on the same server.
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const { rows } = await client.query<{ datname: string }>(
-      "select datname from pg_database where datname like 'gh\\_test\\_%' and pg_database.oid not in (select datid from pg_stat_activity where datid is not null)",
-    );
-    for (const { datname } of rows)
-      await client.query(`drop database if exists "${datname}" with (force)`).catch(() => {});
-    await client.end();
+    // This run's lock lives as long as this connection; with it held, leftovers of runs that ended
+    // are dropped, and a run going on beside this one on the same server keeps its databases.
+    runLock = new pg.Client({ connectionString: url });
+    await runLock.connect();
+    await claimTestRun(runLock, runId);
+    await dropDatabasesOfEndedRuns(runLock);
   }
   project.provide('adminDatabaseUrl', url);
+  project.provide('testRunId', runId);
   return async () => {
+    // Databases of test files that died before their afterAll ran.
+    if (runLock) {
+      const { rows } = await runLock.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [`gh_test_${runId}_`]);
+      for (const { datname } of rows) await runLock.query(`drop database if exists "${datname}" with (force)`).catch(() => {});
+      await runLock.end();
+    }
     await stop?.();
     if (dir) await rm(dir, { recursive: true, force: true });
   };

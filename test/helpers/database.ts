@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
@@ -11,6 +10,7 @@ import { createAdapterRegistry } from '../../src/orchestrator/adapter-registry.j
 import { startQueue } from '../../src/orchestrator/queue.js';
 import type { ReconcileDeps } from '../../src/orchestrator/reconcile-person.js';
 import { buildPolicySet, loadPolicies } from '../../src/policy/index.js';
+import { testDatabaseName } from './test-run-databases.js';
 
 export interface TestDatabase {
   name: string;
@@ -30,7 +30,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A new, empty database on the suite's Postgres, dropped when the file's tests end. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `gh_test_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName(inject('testRunId'));
   await admin((c) => c.query(`create database "${name}"`));
   const url = new URL(inject('adminDatabaseUrl'));
   url.pathname = `/${name}`;
