@@ -5,7 +5,7 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDo
 import type { z } from 'zod';
 import { type CompileError, compileCondition, type Path } from './condition.js';
 import { parseEntitlement } from './entitlement.js';
-import { ABSTRACT_LEVELS, LEVELS_FILE, type LevelTable, LevelsError, loadLevels, translateLevel } from './levels.js';
+import { ABSTRACT_LEVELS, DEFAULT_LEVELS, LEVELS_FILE, type LevelTable, loadLevels, translateLevel } from './levels.js';
 import {
   type ConflictRule,
   conflictsFileSchema,
@@ -188,7 +188,7 @@ function compilePolicy(ctx: FileContext, levels: LevelTable, doc: PolicyDocument
   };
 }
 
-/** Parses one policy file's text. `file` is only used to name it in errors. */
+/** Parses one policy file's text. `file` is only used to name it in errors; `levels` is the table loadLevels gives. */
 export function parsePolicyText(file: string, text: string, levels: LevelTable): { policy?: CompiledPolicy; conflicts: CompiledConflict[]; errors: PolicyError[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -232,27 +232,24 @@ export function parsePolicyText(file: string, text: string, levels: LevelTable):
 export const POLICY_FILE = /\.ya?ml$/;
 
 /**
- * Loads every `*.yaml`/`*.yml` in `dir` (but levels.yaml), reporting all errors of all files at
- * once. Policies come back sorted by name, so evaluation order never depends on the file system.
+ * Loads every `*.yaml`/`*.yml` in `dir` but levels.yaml (the level table, not a policy), reporting
+ * all errors of all files at once. Policies come back sorted by name, so evaluation order never
+ * depends on the file system.
  */
 export async function loadPolicies(dir: string): Promise<LoadedPolicies> {
   let entries: string[];
   try {
     entries = await readdir(dir);
   } catch (error) {
-    return { policies: [], conflicts: [], levels: {}, errors: [{ file: dir, line: 1, col: 1, message: `cannot read the policies folder: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }] };
+    return { policies: [], conflicts: [], levels: DEFAULT_LEVELS, errors: [{ file: dir, line: 1, col: 1, message: `cannot read the policies folder: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }] };
   }
-  let levels: LevelTable;
-  try {
-    levels = await loadLevels(dir);
-  } catch (error) {
-    if (!(error instanceof LevelsError)) throw error;
-    return { policies: [], conflicts: [], levels: {}, errors: [{ file: join(dir, LEVELS_FILE), line: 1, col: 1, message: error.message }] };
-  }
+  // levels.yaml is optional: without it the built-in table applies; with it, it overrides that.
+  // Its problems are reported with the policy files' rather than instead of them.
+  const { levels, errors: levelErrors } = await loadLevels(dir);
   const files = entries.filter((f) => POLICY_FILE.test(f) && f !== LEVELS_FILE).sort();
   const policies: CompiledPolicy[] = [];
   const conflicts: CompiledConflict[] = [];
-  const errors: PolicyError[] = [];
+  const errors: PolicyError[] = [...levelErrors];
   const seen = new Map<string, string>();
   for (const f of files) {
     const file = join(dir, f);
