@@ -130,8 +130,33 @@ describe('drift detection', () => {
     const audit = await db().selectFrom('audit_log').select(['actor', 'action']).where('action', '=', 'drift.revoke').execute();
     expect(audit).toEqual([{ actor: 'slack:U0IT', action: 'drift.revoke' }, { actor: 'slack:U0IT', action: 'drift.revoke' }]);
     // The next scan sees both fixed: no item left open for them.
-    await scan();
+    const after = await scan();
     expect(await db().selectFrom('drift_items').select('id').where('id', 'in', [extra.id, orphan.id]).where('status', '=', 'open').execute()).toEqual([]);
+    // Issue 17 (a mutation survived): the suspended account is still listed by GitHub, and is no
+    // orphan any more: no new item for it either.
+    expect(after.items.filter((i) => i.email === 'ghost@company.com')).toEqual([]);
+    expect(await db().selectFrom('drift_items').select('id').where('email', '=', 'ghost@company.com').where('status', '=', 'open').execute()).toEqual([]);
+  });
+
+  it('Keep on an account nobody owns is an exception: later scans leave that account alone (issue 17, a mutation survived)', async () => {
+    await github().ensureAccount({ employeeId: 'vendor-y', email: 'vendor@company.com' });
+    const first = await scan();
+    const orphan = first.items.find((i) => i.class === 'orphan' && i.email === 'vendor@company.com')!;
+    expect(orphan).toMatchObject({ action: 'alerted', entitlement: 'github:account' });
+    const alert = slack.messagesIn('it-drift')[0]!;
+    await click('drift_keep', String(orphan.id), alert);
+    const modal = await until('the modal', () => slack.views.find((v) => v.method === 'views.open' && JSON.stringify(v.view).includes(`{\\"itemId\\":${orphan.id}}`)));
+    const payload = { type: 'view_submission', api_app_id: 'A0GATEHOUSE', token: 'legacy', team: { id: 'T0ACME', domain: 'acme' }, user: { id: 'U0IT', username: 'it', name: 'it', team_id: 'T0ACME' }, trigger_id: 't-keep-orphan', view: { id: 'V0KEEP2', type: 'modal', callback_id: 'drift_keep_exception', private_metadata: (modal.view as { private_metadata: string }).private_metadata, state: { values: { reason: { reason: { type: 'plain_text_input', value: 'vendor service account' } }, expiry: { expiry: { type: 'plain_text_input', value: '' } } } } }, response_urls: [] };
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const res = await fetch(`http://127.0.0.1:${gatehouse.port}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...slackHeaders(SLACK, body) }, body });
+    expect(res.status).toBe(200);
+    const exception = await until('the exception', () => db().selectFrom('drift_exceptions').selectAll().where('item_id', '=', orphan.id).executeTakeFirst());
+    expect(exception).toMatchObject({ entitlement: 'github:account', person_id: null, reason: 'vendor service account' });
+    const next = await scan();
+    expect(next.items.filter((i) => i.email === 'vendor@company.com')).toEqual([]);
+    // The account is still there: kept, not removed.
+    const { rows } = await gatehouse.database.pool.query("select status from sandbox_accounts where system = 'github' and email = 'vendor@company.com'");
+    expect(rows).toEqual([{ status: 'active' }]);
   });
 
   it('Keep as exception keeps access until the exception expires; then it is revoked', async () => {
