@@ -47,7 +47,7 @@ export async function resolveDatabase(
   log: Logger,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => {} };
-  return connectEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log });
+  return connectEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, systemDir: config.embeddedPgSystemDir, log });
 }
 
 /**

@@ -111,7 +111,14 @@ export const envSchema = z.object({
     'Postgres connection string; unset starts embedded Postgres under GATEHOUSE_DATA_DIR',
   ),
   DATABASE_WAIT: duration('60s').default('60s').describe('how long serve keeps trying an unreachable database at start-up before it gives up (0s: at once)'),
-  GATEHOUSE_DATA_DIR: z.string().default('.gatehouse').describe('where embedded Postgres keeps its data'),
+  GATEHOUSE_DATA_DIR: z
+    .string()
+    .default('.gatehouse')
+    .describe('where embedded Postgres keeps its data and credentials (as root, a new cluster goes under EMBEDDED_PG_SYSTEM_DIR instead when the postgres OS user cannot enter this folder)'),
+  EMBEDDED_PG_SYSTEM_DIR: z
+    .string()
+    .default('/var/lib/gatehouse')
+    .describe('as root only: a folder the postgres OS user can pass through, for a copy of the Postgres binaries and the data of a GATEHOUSE_DATA_DIR that user cannot enter'),
   EMBEDDED_PG_PORT: z.coerce
     .number()
     .int()
@@ -254,6 +261,7 @@ export interface Config {
   /** How long `serve` retries a database it cannot reach at start-up. */
   databaseWaitMs: number;
   dataDir: string;
+  embeddedPgSystemDir: string;
   embeddedPgPort: number;
   slack: {
     botToken: string | undefined;
@@ -400,6 +408,7 @@ export function loadConfig(
     databaseUrl: env.DATABASE_URL,
     databaseWaitMs: durationToMs(env.DATABASE_WAIT),
     dataDir: env.GATEHOUSE_DATA_DIR,
+    embeddedPgSystemDir: env.EMBEDDED_PG_SYSTEM_DIR,
     embeddedPgPort: env.EMBEDDED_PG_PORT,
     slack: {
       botToken: env.SLACK_BOT_TOKEN,

@@ -39,7 +39,8 @@ export default async function setup(project: TestProject) {
   const runId = newTestRunId();
   if (!url) {
     dir = await mkdtemp(join(tmpdir(), 'gatehouse-test-pg-'));
-    // Postgres runs as the `postgres` OS user when we are root; it must be able to enter the folder.
+    // Postgres runs as the `postgres` OS user when we are root; let it into the folder. When it
+    // still cannot reach it (TMPDIR inside root's 0700 home), the server uses a folder under /tmp.
     await chmod(dir, 0o755);
     const server = await startThrowawayPostgres({ databaseDir: join(dir, 'data'), port: await freePort() });
     url = server.url;

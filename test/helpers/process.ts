@@ -18,9 +18,10 @@ export function start(
   command: string,
   args: string[],
   env: Record<string, string | undefined>,
+  options: { cwd?: string } = {},
 ): RunningProcess {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     // A clean environment: only what the test passes, plus PATH/HOME to find node and caches.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
