@@ -44,6 +44,7 @@ export function buildProgram(): Command {
     .requiredOption('--people <file>', 'people file: CSV or JSON (see plan)')
     .option('--policies <dir>', 'the changed policies (default: POLICIES_DIR or ./policies)')
     .option('--format <format>', 'table or json', 'table')
+    .option('--requests', "also check the people's pending and granted access requests in Gatehouse's database (DATABASE_URL) for separation-of-duties rules the change would make them break")
     .addHelpText('after', '\nExample, in a pull request:\n  git worktree add /tmp/base main && gatehouse policy impact --base /tmp/base/policies --people people.csv')
     .action(policyImpactCommand);
 

@@ -1,5 +1,7 @@
-import { policiesDirFromEnv } from '../config.js';
+import { policiesDirFromEnv, timeZonesFromEnv } from '../config.js';
+import { sql } from 'kysely';
 import { readPeopleFile } from '../people/people-file.js';
+import { conflictsIntroduced, type ImpactConflict } from '../policy/separation-of-duties.js';
 import type { PersonRecord } from '../people/person-record.js';
 import {
   buildPolicySet,
@@ -75,11 +77,12 @@ function printTable(rows: string[][], indent = '  '): void {
 export async function planCommand(options: { people: string; policies?: string; format: string; against?: string }): Promise<void> {
   const format = checkFormat(options.format);
   const set = await loadSet(policiesDir(options.policies));
-  const now = new Date();
-  const plans = (await readPeople(options.people)).map((p) => evaluate(set, p, { now })).sort((a, b) => a.email.localeCompare(b.email) || a.employee_id.localeCompare(b.employee_id));
+  // DEFAULT_TIME_ZONE and LOCATION_TIME_ZONES as `serve` reads them, so end dates end where they do there.
+  const evaluation = { now: new Date(), timeZones: timeZonesFromEnv() };
+  const plans = (await readPeople(options.people)).map((p) => evaluate(set, p, evaluation)).sort((a, b) => a.email.localeCompare(b.email) || a.employee_id.localeCompare(b.employee_id));
 
   if (options.against) {
-    const after = (await readPeople(options.against)).map((p) => evaluate(set, p, { now }));
+    const after = (await readPeople(options.against)).map((p) => evaluate(set, p, evaluation));
     const deltas = diffPlans(plans, after);
     if (format === 'json') {
       console.log(
@@ -144,31 +147,72 @@ export function policySchemaCommand(): void {
   console.log(JSON.stringify(policyJsonSchema(), null, 2));
 }
 
-export async function policyImpactCommand(options: { base: string; people: string; policies?: string; format: string }): Promise<void> {
+export async function policyImpactCommand(options: { base: string; people: string; policies?: string; format: string; requests?: boolean }): Promise<void> {
   const format = checkFormat(options.format);
   const [base, next] = await Promise.all([loadSet(options.base), loadSet(policiesDir(options.policies))]);
   const people = await readPeople(options.people);
-  const now = new Date();
-  const deltas = diffPlans(
-    people.map((p) => evaluate(base, p, { now })),
-    people.map((p) => evaluate(next, p, { now })),
-  );
+  const evaluation = { now: new Date(), timeZones: timeZonesFromEnv() };
+  const before = people.map((p) => evaluate(base, p, evaluation));
+  const after = people.map((p) => evaluate(next, p, evaluation));
+  const deltas = diffPlans(before, after);
+  // Separation of duties: rules the change makes someone break, among birthright grants or (with
+  // --requests) against the requests they hold or wait for in Gatehouse's database.
+  const requests = options.requests ? await requestsByEmail(people.map((p) => p.email)) : new Map<string, { id: number; entitlement: string; state: string }[]>();
+  const conflicts = new Map<string, ImpactConflict[]>();
+  people.forEach((p, i) => {
+    const found = conflictsIntroduced(base, next, { before: before[i]!.grants.map((g) => g.entitlement), after: after[i]!.grants.map((g) => g.entitlement) }, requests.get(p.email.toLowerCase()) ?? []);
+    if (found.length > 0) conflicts.set(p.email, found);
+  });
+  const emails = [...new Set([...deltas.map((d) => d.email), ...conflicts.keys()])];
+  const deltaOf = (email: string) => deltas.find((d) => d.email === email);
   if (format === 'json') {
-    console.log(JSON.stringify({ people: deltas.map((d) => ({ email: d.email, gain: d.add.map((g) => g.entitlement), lose: d.revoke.map((g) => g.entitlement) })) }, null, 2));
+    console.log(
+      JSON.stringify(
+        { people: emails.map((email) => ({ email, gain: deltaOf(email)?.add.map((g) => g.entitlement) ?? [], lose: deltaOf(email)?.revoke.map((g) => g.entitlement) ?? [], ...(conflicts.has(email) ? { conflicts: conflicts.get(email) } : {}) })) },
+        null,
+        2,
+      ),
+    );
     return;
   }
-  if (deltas.length === 0) {
-    console.log(`no one gains or loses access (${people.length} people compared)`);
+  if (emails.length === 0) {
+    console.log(`no one gains or loses access, and no separation-of-duties rule is newly broken (${people.length} people compared${options.requests ? ', with their requests' : ''})`);
     return;
   }
-  for (const d of deltas) {
-    console.log(d.email);
-    for (const g of d.add) console.log(`  gains ${g.entitlement}  (${g.policy})`);
-    for (const g of d.revoke) console.log(`  loses ${g.entitlement}  (${g.policy})`);
+  for (const email of emails) {
+    console.log(email);
+    for (const g of deltaOf(email)?.add ?? []) console.log(`  gains ${g.entitlement}  (${g.policy})`);
+    for (const g of deltaOf(email)?.revoke ?? []) console.log(`  loses ${g.entitlement}  (${g.policy})`);
+    for (const c of conflicts.get(email) ?? []) {
+      const against = c.request ? ` with request #${c.request.id} for ${c.request.entitlement} (${c.request.state})` : ' among their birthright grants';
+      console.log(`  breaks separation of duties${against}: ${c.rule} (${c.entitlements.join(' + ')}): ${c.reason}`);
+    }
   }
   const gains = deltas.reduce((n, d) => n + d.add.length, 0);
   const losses = deltas.reduce((n, d) => n + d.revoke.length, 0);
-  console.log(`\n${deltas.length} of ${people.length} people affected: ${gains} grants gained, ${losses} lost`);
+  const broken = [...conflicts.values()].reduce((n, c) => n + c.length, 0);
+  console.log(`\n${emails.length} of ${people.length} people affected: ${gains} grants gained, ${losses} lost${broken > 0 ? `, ${broken} separation-of-duties conflict(s) introduced (Gatehouse will withhold those grants and alert IT)` : ''}`);
+}
+
+/** Pending and live requests of these people, from Gatehouse's database (DATABASE_URL, or the embedded one). */
+async function requestsByEmail(emails: string[]): Promise<Map<string, { id: number; entitlement: string; state: string }[]>> {
+  const { openDatabase } = await import('./open-database.js');
+  const database = await openDatabase();
+  try {
+    const rows = await database.handle.db
+      .selectFrom('access_requests')
+      .innerJoin('people', 'people.id', 'access_requests.person_id')
+      .select(['access_requests.id', 'access_requests.entitlement', 'access_requests.state', 'people.email'])
+      .where('access_requests.state', 'in', ['pending', 'approved', 'provisioning', 'active'])
+      .where(sql<boolean>`lower(people.email) in (${sql.join(emails.length > 0 ? emails.map((e) => e.toLowerCase()) : [''])})`)
+      .orderBy('access_requests.id')
+      .execute();
+    const out = new Map<string, { id: number; entitlement: string; state: string }[]>();
+    for (const r of rows) out.set(r.email.toLowerCase(), [...(out.get(r.email.toLowerCase()) ?? []), { id: Number(r.id), entitlement: r.entitlement, state: r.state }]);
+    return out;
+  } finally {
+    await database.close();
+  }
 }
 
 function printExplanation(e: Explanation, depth: number): void {
@@ -182,7 +226,7 @@ export async function whyCommand(email: string, entitlement: string, options: { 
   const set = await loadSet(policiesDir(options.policies));
   const person = (await readPeople(options.people)).find((p) => p.email.toLowerCase() === email.toLowerCase());
   if (!person) throw new CliError(`${email} is not in ${options.people}`, EXIT.failed);
-  const answer = why(set, person, entitlement);
+  const answer = why(set, person, entitlement, { timeZones: timeZonesFromEnv() });
   if (answer.granted) {
     console.log(`${email} gets ${entitlement} from:`);
     for (const g of answer.grantedBy) {

@@ -166,7 +166,7 @@ export interface OperationsTable {
 
 export interface AlertsTable {
   id: Generated<number>;
-  kind: 'auth' | 'leaver_sla';
+  kind: 'auth' | 'leaver_sla' | 'sod';
   subject: string;
   message: string;
   opened_at: CreatedAt;

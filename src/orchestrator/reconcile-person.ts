@@ -3,16 +3,19 @@ import type { PgBoss } from 'pg-boss';
 import type { AdapterPerson } from '../../adapters/types.js';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
+import { PRIORITY, type ReconcilePersonJob } from '../people/apply-change.js';
 import type { PersonRecord } from '../people/person-record.js';
 import { type ActualGrant, impliedAccounts, planOperations, systemOf } from '../plan/operation-graph.js';
 import { rankOfUri } from '../policy/entitlement.js';
-import { evaluate, type PolicySet } from '../policy/index.js';
+import { withholdConflicts, type WithheldGrant } from '../policy/separation-of-duties.js';
+import { endOfDayIn, evaluate, type PolicySet, type TimeZoneSettings, timeZoneOf } from '../policy/index.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { AdapterRegistry } from './adapter-registry.js';
 import { IDENTITY_PROVIDERS } from './adapter-registry.js';
 import { QUEUES } from './queue.js';
 import { runPriority } from './run-state.js';
 import { cancelWithDependents } from './cancel-operations.js';
+import { notify } from './notifications.js';
 import { activateRequest } from '../requests/lifecycle.js';
 import { LIVE_STATES } from '../requests/service.js';
 
@@ -21,6 +24,8 @@ export interface ReconcileDeps {
   boss: PgBoss;
   policies: PolicySet;
   adapters: AdapterRegistry;
+  /** Where end dates end for people whose record names no time_zone (config.timeZones); UTC without it. */
+  timeZones?: TimeZoneSettings;
   now?: () => Date;
 }
 
@@ -72,11 +77,19 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     if (!person) return { runId: null, operations: 0 };
     const record = person.data as PersonRecord;
     const active = person.status !== 'terminated';
-    const plan = evaluate(deps.policies, { ...record, status: active ? 'active' : 'terminated' }, { now });
+    const plan = evaluate(deps.policies, { ...record, status: active ? 'active' : 'terminated' }, { now, timeZones: deps.timeZones });
     if (active && !plan.active && person.status === 'active') {
       // Their end_date has passed: the record says so too, for `gatehouse access` and the audit log.
       await trx.updateTable('people').set({ status: 'terminated', updated_at: now }).where('id', '=', personId).execute();
       await appendAudit(trx, { actor: 'system', action: 'person.ended', subject: person.email, reason: `end_date ${record.end_date ?? ''} has passed`, detail: { personId } });
+    }
+    if (reason === 'leaver' && plan.active && record.end_date) {
+      // An end-date job that came before the end where the person is (it was scheduled under
+      // another zone: LOCATION_TIME_ZONES or DEFAULT_TIME_ZONE changed since, or Gatehouse counted
+      // in UTC then). Nothing else would end their access, so the job is due again at the end.
+      const endsAt = endOfDayIn(record.end_date, timeZoneOf(record, deps.timeZones));
+      const job: ReconcilePersonJob = { personId, reason: 'leaver', eventId: `end_date:${record.end_date}`, source: 'end-date' };
+      if (endsAt > now) await deps.boss.send(QUEUES.reconcilePerson.name, job, { db: bossOnTransaction(trx), singletonKey: personId, priority: PRIORITY.leaver, startAfter: endsAt });
     }
     if (!plan.active) {
       // A leaver's requests end with them: waiting ones are withdrawn, granted ones revoked, so a
@@ -125,6 +138,14 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
         coveredBy.set(desired[i]!.entitlement, top.entitlement);
         desired.splice(i, 1);
       }
+    }
+    // Separation of duties, the last line (filing and the final approval check first): a grant that
+    // would complete a conflict rule is not applied; IT is alerted, once per person and rule.
+    if (plan.active && deps.policies.conflicts.length > 0) {
+      const held = await trx.selectFrom('grants').select('entitlement').where('person_id', '=', personId).where('status', 'in', ['applied', 'verified', 'pending']).execute();
+      const { keep, withheld } = withholdConflicts(deps.policies, desired, held.map((g) => g.entitlement));
+      desired.splice(0, desired.length, ...keep);
+      await raiseSodAlerts(trx as unknown as Db, deps.boss, { personId, email: person.email, withheld, now });
     }
     const wanted = new Set(plan.active ? [...desired.map((d) => d.entitlement), ...impliedAccounts(desired.map((d) => d.entitlement), dependencies, ['manual'])] : []);
 
@@ -231,4 +252,36 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     }
     return { runId: run.id, operations: rows.length };
   });
+}
+
+/**
+ * One open `sod` alert per (person, rule) while reconcile withholds a grant for it, posted to IT;
+ * resolved (and said so) once nothing is withheld for that rule any more.
+ */
+async function raiseSodAlerts(db: Db, boss: PgBoss, input: { personId: string; email: string; withheld: WithheldGrant[]; now: Date }): Promise<void> {
+  const rules = new Map<string, WithheldGrant[]>();
+  for (const w of input.withheld) rules.set(w.rule, [...(rules.get(w.rule) ?? []), w]);
+  for (const [rule, grants] of rules) {
+    const what = grants.map((g) => `${g.entitlement} (${g.source.replace(':', ' ')})`).join(', ');
+    const message = `${input.email}: Gatehouse did not grant ${what}: with ${grants[0]!.held.length > 0 ? grants[0]!.held.join(', ') : 'the rest of what they are due'} it would break separation of duties (${rule}: ${grants[0]!.reason}). Decide which side they keep (end the request, or change the policy); nothing is granted until then.`;
+    const opened = await db
+      .insertInto('alerts')
+      .values({ kind: 'sod', subject: `${input.personId}:${rule}`, message })
+      .onConflict((oc) => oc.columns(['kind', 'subject']).where('resolved_at', 'is', null).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!opened) continue;
+    await appendAudit(db, { actor: 'system', action: 'sod.withheld', subject: input.email, entitlement: grants[0]!.entitlement, reason: message, detail: { rule, withheld: grants.map((g) => g.entitlement), alertId: opened.id } });
+    await notify(db, boss, { type: 'alert', alertId: opened.id });
+  }
+  const stale = await db
+    .updateTable('alerts')
+    .set({ resolved_at: input.now })
+    .where('kind', '=', 'sod')
+    .where('resolved_at', 'is', null)
+    .where('subject', 'like', `${input.personId}:%`)
+    .where('subject', 'not in', [...rules.keys()].map((r) => `${input.personId}:${r}`).concat(['']))
+    .returning('id')
+    .execute();
+  for (const a of stale) await notify(db, boss, { type: 'alert-resolved', alertId: a.id });
 }

@@ -5,13 +5,15 @@ import { approvalDecidedMessage, approvalRequestMessage, type RequestView, reque
 export type RequestNotification =
   | { type: 'approval-requested'; requestId: number; step: number; escalate?: boolean }
   | { type: 'request-decided'; requestId: number; step: number }
+  /** The last approval came, but granting would break separation of duties (`reason` says how). */
+  | { type: 'request-refused'; requestId: number; step: number; reason: string }
   | { type: 'request-active'; requestId: number }
   | { type: 'request-ended'; requestId: number }
   | { type: 'request-failed'; requestId: number; error: string }
   | { type: 'request-expiring'; requestId: number }
   | { type: 'request-timed-out'; requestId: number };
 
-export const REQUEST_NOTIFICATIONS: ReadonlySet<string> = new Set(['approval-requested', 'request-decided', 'request-active', 'request-ended', 'request-failed', 'request-expiring', 'request-timed-out']);
+export const REQUEST_NOTIFICATIONS: ReadonlySet<string> = new Set(['approval-requested', 'request-decided', 'request-refused', 'request-active', 'request-ended', 'request-failed', 'request-expiring', 'request-timed-out']);
 
 async function load(db: Db, requestId: number) {
   return db
@@ -71,6 +73,14 @@ export async function deliverRequestNotification(deps: { db: Db; notifier: Notif
     const messages = await deps.db.selectFrom('request_messages').selectAll().where('request_id', '=', r.id).where('step', '=', n.step).execute();
     for (const m of messages) await deps.notifier.update?.({ channel: m.channel, ts: m.ts, ...decided });
     if (r.state === 'denied' && r.requester_slack_id) await dm(r.requester_slack_id, requesterNotice('denied', { id: r.id, entitlement: r.entitlement, reason: last?.reason ?? null, by: last?.approver_slack_id ?? null }));
+    return;
+  }
+  if (n.type === 'request-refused') {
+    // The approvers' DMs lose their buttons and say why nothing was granted; the requester is told too.
+    const refused = approvalDecidedMessage(viewOf(r, n.step), { state: 'Refused (separation of duties)', by: null, at: r.decided_at ?? new Date(), reason: n.reason });
+    const messages = await deps.db.selectFrom('request_messages').selectAll().where('request_id', '=', r.id).where('step', '=', n.step).execute();
+    for (const m of messages) await deps.notifier.update?.({ channel: m.channel, ts: m.ts, ...refused });
+    if (r.requester_slack_id) await dm(r.requester_slack_id, requesterNotice('refused', { id: r.id, entitlement: r.entitlement, reason: n.reason }));
     return;
   }
   if (!r.requester_slack_id) return;

@@ -10,15 +10,18 @@ import { QUEUES } from '../orchestrator/queue.js';
 import { runPriority } from '../orchestrator/run-state.js';
 import type { PersonRecord } from '../people/person-record.js';
 import { suggest } from '../policy/entitlement.js';
-import { evaluate, findConflicts, type PolicySet, type RequestableEntry } from '../policy/index.js';
+import { evaluate, type PolicySet, type RequestableEntry, type TimeZoneSettings } from '../policy/index.js';
 import { durationMs } from '../policy/schema.js';
 import type { SlackDirectory } from '../slack/directory.js';
+import { conflictsCompletedBy, describeConflict, holdingsOf } from './separation-of-duties.js';
 
 export interface RequestDeps {
   db: Db;
   boss: PgBoss;
   policies: PolicySet;
   directory: SlackDirectory;
+  /** Where end dates end for people whose record names no time_zone (config.timeZones); UTC without it. */
+  timeZones?: TimeZoneSettings;
   now?: () => Date;
 }
 
@@ -60,7 +63,7 @@ export async function personForSlackUser(deps: Pick<RequestDeps, 'db' | 'directo
 
 /** What this person may request now (the policy engine's catalog), minus what they already hold. */
 export async function requestableFor(deps: RequestDeps, record: PersonRecord): Promise<RequestableEntry[]> {
-  const plan = evaluate(deps.policies, { ...record, status: 'active' }, { now: deps.now?.() ?? new Date() });
+  const plan = evaluate(deps.policies, { ...record, status: 'active' }, { now: deps.now?.() ?? new Date(), timeZones: deps.timeZones });
   const held = new Set(plan.grants.map((g) => g.entitlement));
   return plan.requestable.filter((r) => !held.has(r.entitlement));
 }
@@ -93,7 +96,7 @@ export async function fileRequest(
   const now = deps.now?.() ?? new Date();
   const person = await personForSlackUser(deps, input.slackUserId);
   if (!('id' in person)) return person;
-  const plan = evaluate(deps.policies, { ...person.record, status: 'active' }, { now });
+  const plan = evaluate(deps.policies, { ...person.record, status: 'active' }, { now, timeZones: deps.timeZones });
   const entitlement = input.entitlement.trim();
   const already = plan.grants.find((g) => g.entitlement === entitlement);
   if (already) return { ok: false, message: `You already have \`${entitlement}\` from policy ${already.policy}; there is nothing to request.` };
@@ -114,12 +117,11 @@ export async function fileRequest(
   // An extension is a new request for what an active one holds: it takes over when approved.
   const same = open.find((r) => r.entitlement === entitlement && !(r.id === input.extending && r.state === 'active'));
   if (same) return { ok: false, message: `You already have request #${same.id} for \`${entitlement}\` (${same.state}).` };
-  const holding = [...plan.grants.map((g) => g.entitlement), ...open.filter((r) => LIVE_STATES.includes(r.state)).map((r) => r.entitlement)];
-  const conflicts = findConflicts(deps.policies, [...holding, entitlement]).filter((c) => c.entitlements.includes(entitlement) || c.entitlements.some((e) => e.split('#')[0] === entitlement.split('#')[0]));
-  if (conflicts.length > 0) {
-    const c = conflicts[0]!;
-    return { ok: false, message: `\`${entitlement}\` would break separation of duties (${c.name}: ${c.reason}) with ${c.entitlements.filter((e) => e !== entitlement).map((e) => `\`${e}\``).join(', ')}, which you hold.` };
-  }
+  // Separation of duties counts what is still waiting for approval too: two pending requests for
+  // the two sides of a rule could otherwise both be approved. (The final approval checks again.)
+  const holdings = await holdingsOf(deps.db, { personId: person.id, birthright: plan.grants, pending: true, excludeRequestId: input.extending, now });
+  const conflict = conflictsCompletedBy(deps.policies, holdings, entitlement)[0];
+  if (conflict) return { ok: false, message: `${describeConflict(entitlement, conflict, 'you')}. Nothing was filed; ask IT if you need both.` };
 
   const auto = entry.auto_approve?.eligible === true && duration !== null && duration <= durationMs(entry.auto_approve.max_duration);
   const policy = deps.policies.policies.find((p) => p.name === entry.policy);
@@ -191,7 +193,24 @@ export async function reconcileLater(db: Db, boss: PgBoss, personId: string): Pr
 
 export type Decision =
   | { ok: true; outcome: 'approved' | 'denied' | 'next-step' | 'waiting'; requestId: number; entitlement: string; state: RequestState }
+  /** The approval was the last one needed, but granting would break separation of duties: the request is denied with why. */
+  | { ok: true; outcome: 'refused'; requestId: number; entitlement: string; state: 'denied'; message: string }
   | { ok: false; message: string };
+
+/**
+ * Separation of duties at the final approval: the plain-words reason the request cannot be
+ * granted, or null. Counts birthright (from the person's record now), live and approved requests,
+ * kept drift exceptions and access in place; not other pending requests, which face this check
+ * when they are approved.
+ */
+async function sodAtDecision(db: Db, deps: RequestDeps, request: { id: number; person_id: string; entitlement: string }, now: Date): Promise<string | null> {
+  if (deps.policies.conflicts.length === 0) return null;
+  const person = await db.selectFrom('people').select(['data', 'status']).where('id', '=', request.person_id).executeTakeFirstOrThrow();
+  const plan = evaluate(deps.policies, { ...(person.data as PersonRecord), status: 'active' }, { now, timeZones: deps.timeZones });
+  const holdings = await holdingsOf(db, { personId: request.person_id, birthright: plan.grants, pending: false, excludeRequestId: request.id, now });
+  const conflict = conflictsCompletedBy(deps.policies, holdings, request.entitlement)[0];
+  return conflict ? describeConflict(request.entitlement, conflict, 'they') : null;
+}
 
 /**
  * An approver's decision. Under the request's row lock, so a double click or two approvers at once
@@ -237,6 +256,18 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
     if (!satisfied) {
       await audit('request.step_approved', `waiting for ${step.approvers.filter((a) => !a.users.some((u) => approvals.has(u))).map((a) => a.label).join(', ')}`);
       return { ok: true, outcome: 'waiting', requestId: request.id, entitlement: request.entitlement, state: 'pending' };
+    }
+    if (request.current_step + 1 >= request.steps.length) {
+      // The final approval checks separation of duties again, against what the person holds or
+      // will hold now: filing could not see a request filed later, or approved since.
+      const refusal = await sodAtDecision(trx as unknown as Db, deps, request, now);
+      if (refusal) {
+        await trx.updateTable('access_requests').set({ state: 'denied', decided_at: now, ended_at: now, end_reason: refusal }).where('id', '=', request.id).execute();
+        await trx.deleteFrom('request_decisions').where('id', '=', inserted.id).execute();
+        await appendAudit(trx, { actor: `slack:${input.slackUserId}`, action: 'request.refused', subject: person.email, entitlement: request.entitlement, reason: refusal, result: 'refused: separation of duties', detail: { requestId: request.id, step: request.current_step + 1 } });
+        await notify(trx as unknown as Db, deps.boss, { type: 'request-refused', requestId: request.id, step: request.current_step, reason: refusal });
+        return { ok: true, outcome: 'refused', requestId: request.id, entitlement: request.entitlement, state: 'denied', message: `Request #${request.id} cannot be approved: ${refusal}. Nothing was granted; the requester has been told why.` };
+      }
     }
     await notify(trx as unknown as Db, deps.boss, { type: 'request-decided', requestId: request.id, step: request.current_step });
     if (request.current_step + 1 < request.steps.length) {

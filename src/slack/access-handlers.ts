@@ -93,7 +93,7 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
     const requestId = idFrom(action);
     const result = await decide(deps, { requestId, slackUserId: body.user.id, decision: 'approved' });
     // Success updates the DM in place (through the queue); a refusal is told to the clicker alone.
-    if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+    if (!result.ok || result.outcome === 'refused') await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     else if (result.outcome === 'waiting') await respond({ response_type: 'ephemeral', replace_original: false, text: `Thanks: your approval of request #${requestId} is recorded; it still needs the other approvers of this step.` });
   });
 

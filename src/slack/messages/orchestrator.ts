@@ -64,7 +64,8 @@ export function alertMessage(alert: { id: number; kind: string; subject: string;
     const text = escapeMrkdwn(alert.kind === 'auth' ? `${alert.subject} accepts Gatehouse's credentials again; its queue has resumed` : `Resolved: ${alert.message}`);
     return { text, blocks: [section(`:large_green_circle: ${text}`), context(`alert #${alert.id}`)] };
   }
-  const title = alert.kind === 'auth' ? `${alert.subject} refuses Gatehouse's credentials: its queue is paused` : 'A termination is not fully done within the SLA';
+  const title =
+    alert.kind === 'auth' ? `${alert.subject} refuses Gatehouse's credentials: its queue is paused` : alert.kind === 'sod' ? 'Access withheld: it would break separation of duties' : 'A termination is not fully done within the SLA';
   return {
     text: escapeMrkdwn(`${title}: ${alert.message}`),
     blocks: [section(`:rotating_light: *${escapeMrkdwn(title)}*`), section(escapeMrkdwn(alert.message)), context(`alert #${alert.id} · opened ${alert.opened_at.toISOString()}`)],
@@ -135,15 +136,22 @@ export function welcomeMessage(input: { firstName: string | null }): Message {
 /** The action id of the manager's "Request extension" button on a contractor notice; its value is the person id. */
 export const CONTRACTOR_EXTENSION = 'contractor_extension';
 
-export function contractorNoticeMessage(input: { personId: string; name: string; email: string; endDate: string; daysBefore: number; manager: string | null }, audience: 'contractor' | 'manager' | 'it'): Message {
-  const when = input.daysBefore === 1 ? 'tomorrow' : `in ${input.daysBefore} days`;
+/**
+ * A contractor's notice. `daysLeft` is the calendar days from today to end_date where the
+ * contractor is (`timeZone`), not the notice's bucket: added 3 days before the end, they read "in
+ * 3 days", not "in 7 days".
+ */
+export function contractorNoticeMessage(input: { personId: string; name: string; email: string; endDate: string; daysLeft: number; timeZone: string; manager: string | null }, audience: 'contractor' | 'manager' | 'it'): Message {
+  const whose = audience === 'contractor' ? 'your' : 'their';
+  const when = input.daysLeft <= 0 ? `today is ${whose} last day` : input.daysLeft === 1 ? 'tomorrow, 1 day left' : `in ${input.daysLeft} days`;
+  const until = `at the end of that day (${input.timeZone} time)`;
   const name = escapeMrkdwn(input.name);
   const text =
     audience === 'contractor'
-      ? `Your contract ends on ${input.endDate}: your access ends ${when}, at the end of that day. If it is being extended, your manager can ask IT to update your end date.`
+      ? `Your contract ends on ${input.endDate} (${when}): your access ends ${until}. If it is being extended, your manager can ask IT to update your end date.`
       : audience === 'manager'
-        ? `${name}'s contract ends on ${input.endDate} (${when}); their access ends with it. If they are staying on, request an extension.`
-        : `Contractor ${name} (${escapeMrkdwn(input.email)}) ends on ${input.endDate} (${when})${input.manager ? `; sponsor ${escapeMrkdwn(input.manager)}` : ''}. Their access is revoked the day after.`;
+        ? `${name}'s contract ends on ${input.endDate} (${when}); their access ends with it, ${until}. If they are staying on, request an extension.`
+        : `Contractor ${name} (${escapeMrkdwn(input.email)}) ends on ${input.endDate} (${when})${input.manager ? `; sponsor ${escapeMrkdwn(input.manager)}` : ''}. Their access is revoked ${until}.`;
   const blocks: unknown[] = [section(`:calendar: ${text}`)];
   if (audience === 'manager') {
     blocks.push({ type: 'actions', block_id: `contractor_${input.personId}`, elements: [{ type: 'button', action_id: CONTRACTOR_EXTENSION, text: { type: 'plain_text', text: 'Request extension' }, value: input.personId }] });
