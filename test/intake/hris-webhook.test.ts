@@ -80,6 +80,10 @@ describe('POST /hris/events', () => {
     ['a stale timestamp (301 s old)', (b: string) => ({ 'gatehouse-signature': signHris(SECRET, b, Math.floor(Date.now() / 1000) - 301) })],
     ['a future timestamp (301 s ahead)', (b: string) => ({ 'gatehouse-signature': signHris(SECRET, b, Math.floor(Date.now() / 1000) + 301) })],
     ['a signature over other bytes', (b: string) => ({ 'gatehouse-signature': signHris(SECRET, `${b} `) })],
+    // Issue 17: junk beside a valid signature was skipped, not refused.
+    ['a malformed v1 beside the valid one', (b: string) => ({ 'gatehouse-signature': `${signHris(SECRET, b)},v1=not-hex` })],
+    ['a second t=', (b: string) => ({ 'gatehouse-signature': `${signHris(SECRET, b)},t=${Math.floor(Date.now() / 1000)}` })],
+    ['more than 8 v1 values', (b: string) => ({ 'gatehouse-signature': `${signHris(SECRET, b)}${`,v1=${'0'.repeat(64)}`.repeat(8)}` })],
   ])('refuses %s with 401 and stores nothing', async (_name, headers) => {
     const body = JSON.stringify(hired({}, { employee_id: 'emp_401', email: 'x401@company.com' }));
     const before = await count('person_events');
