@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { endAfterBody } from '../../http/body.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -18,7 +19,8 @@ export class ScimError extends Error {
 export function sendScim(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'content-type': SCIM_CONTENT_TYPE, ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}), ...headers });
-  res.end(payload);
+  // Not res.end: an error decided before the body was read must not reset the sender (see endAfterBody).
+  endAfterBody(res, payload);
 }
 
 export function sendScimError(res: ServerResponse, error: ScimError): void {
