@@ -116,7 +116,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     if (slack.app) {
       registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
       registerDriftHandlers(slack.app, { db: database.db, boss, adapters, log });
-      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel, itAdmins: config.itAdmins });
+      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel, itAdmins: config.itAdmins, timeZones: config.timeZones });
     }
 
     const bucket = new TokenBucket(database.db);
@@ -124,7 +124,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       const perMinute = config.rateLimits[system];
       await bucket.configure(system, perMinute ? { requestsPerMinute: perMinute } : adapters.get(system).describe().defaultRateLimit);
     }
-    await startWorkers({ db: database.db, boss, policies, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, driftChannel: config.slack.driftChannel, driftSchedule: config.driftSchedule, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
+    await startWorkers({ db: database.db, boss, policies, timeZones: config.timeZones, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, driftChannel: config.slack.driftChannel, driftSchedule: config.driftSchedule, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
 
     let draining = false;
     const router = new Router();
@@ -174,7 +174,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       },
     );
 
-    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs }));
+    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
     router.add(
       ...createBambooRoutes({
         db: database.db,
@@ -182,10 +182,11 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         key: config.bamboo.key,
         fieldMap: { ...DEFAULT_BAMBOO_FIELD_MAP, ...config.bamboo.fieldMap },
         joinerLeadTimeMs: config.joinerLeadTimeMs,
+        timeZones: config.timeZones,
       }),
     );
 
-    router.add(...createScimRoutes({ db: database.db, boss, token: config.scimToken, joinerLeadTimeMs: config.joinerLeadTimeMs }));
+    router.add(...createScimRoutes({ db: database.db, boss, token: config.scimToken, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
 
     const server: Server = createHttpServer(router, log);
     const address = await listen(server, config.port, config.host);

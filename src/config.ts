@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { personRecordSchema } from './people/person-record.js';
+import { canonicalTimeZone } from './policy/calendar-day.js';
+import { locationKey, type TimeZoneSettings } from './policy/time-zone.js';
 
 /**
  * Every target system Gatehouse can provision, and the environment variables that make it live.
@@ -98,6 +100,50 @@ const rateLimits = z
     return out;
   });
 
+const NOT_A_ZONE = 'is not an IANA time zone; use a name such as Australia/Sydney, America/New_York or UTC';
+
+/** DEFAULT_TIME_ZONE: one IANA zone, in the zone database's spelling. */
+const defaultTimeZone = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return 'UTC';
+    const zone = canonicalTimeZone(raw.trim());
+    if (zone) return zone;
+    ctx.addIssue({ code: 'custom', message: `"${raw.trim()}" ${NOT_A_ZONE}` });
+    return z.NEVER;
+  });
+
+/**
+ * LOCATION_TIME_ZONES: `{"Sydney":"Australia/Sydney","San Francisco":"America/Los_Angeles"}`. JSON
+ * rather than `a=b,c=d` because HRIS locations contain commas ("Portland, OR"). Every zone is
+ * checked here, so a typo stops start-up instead of silently counting someone's days in UTC.
+ */
+const locationTimeZones = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const out = new Map<string, string>();
+    if (raw === undefined || raw.trim() === '') return out;
+    let parsed: Record<string, string>;
+    try {
+      parsed = z.record(z.string(), z.string()).parse(JSON.parse(raw));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of location (as the HRIS writes it) → IANA time zone, e.g. {"Sydney":"Australia/Sydney","San Francisco":"America/Los_Angeles"}' });
+      return z.NEVER;
+    }
+    for (const [location, value] of Object.entries(parsed)) {
+      const zone = canonicalTimeZone(value.trim());
+      const key = locationKey(location);
+      if (!zone) ctx.addIssue({ code: 'custom', message: `"${location}": "${value}" ${NOT_A_ZONE}` });
+      else if (key === '') ctx.addIssue({ code: 'custom', message: 'a location name must not be empty' });
+      // Locations match case-insensitively, so two spellings of one place must agree.
+      else if (out.has(key) && out.get(key) !== zone) ctx.addIssue({ code: 'custom', message: `"${location}" is listed twice (locations match ignoring case), with different zones` });
+      else out.set(key, zone);
+    }
+    return out;
+  });
+
 /** The environment, as Gatehouse reads it. Each field says what it is for; the README lists them all. */
 export const envSchema = z.object({
   NODE_ENV: z
@@ -157,6 +203,8 @@ export const envSchema = z.object({
     .describe('JSON overrides of the BambooHR field mapping: person field (or attributes.<name>) → BambooHR field name; "" unmaps a default'),
   SCIM_TOKEN: optionalString.describe('bearer token the SCIM client (Okta, Entra ID) must present'),
   POLICIES_DIR: z.string().default('policies').describe('folder of policy YAML files'),
+  DEFAULT_TIME_ZONE: defaultTimeZone.describe('IANA time zone in which the dates of a person whose record has no time_zone and whose location is not in LOCATION_TIME_ZONES are counted (end_date ends at midnight there)'),
+  LOCATION_TIME_ZONES: locationTimeZones.describe('JSON map of HRIS location → IANA time zone, e.g. {"Sydney":"Australia/Sydney"}, for people whose record has no time_zone'),
   JOINER_LEAD_TIME: z
     .string()
     .regex(/^\d+(m|h|d)$/, 'must be a duration such as 12h or 1d')
@@ -276,6 +324,8 @@ export interface Config {
   scimToken: string | undefined;
   policiesDir: string;
   joinerLeadTimeMs: number;
+  /** Where people's dates are counted when their record names no time_zone. */
+  timeZones: TimeZoneSettings;
   leaverSlaMs: number;
   approvalReminderMs: number;
   approvalTimeoutMs: number;
@@ -423,6 +473,7 @@ export function loadConfig(
     scimToken: env.SCIM_TOKEN,
     policiesDir: env.POLICIES_DIR,
     joinerLeadTimeMs: durationToMs(env.JOINER_LEAD_TIME),
+    timeZones: { byLocation: env.LOCATION_TIME_ZONES, defaultZone: env.DEFAULT_TIME_ZONE },
     leaverSlaMs: durationToMs(env.LEAVER_SLA),
     approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
     approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
@@ -441,4 +492,14 @@ export function loadConfig(
  */
 export function policiesDirFromEnv(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): string {
   return envSchema.shape.POLICIES_DIR.parse(source.POLICIES_DIR);
+}
+
+/**
+ * DEFAULT_TIME_ZONE and LOCATION_TIME_ZONES alone, for the CLI commands that evaluate people
+ * without serving (plan, why, policy impact): the same dates as `serve`, without its secrets.
+ */
+export function timeZonesFromEnv(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): TimeZoneSettings {
+  const parsed = envSchema.pick({ DEFAULT_TIME_ZONE: true, LOCATION_TIME_ZONES: true }).safeParse({ DEFAULT_TIME_ZONE: source.DEFAULT_TIME_ZONE, LOCATION_TIME_ZONES: source.LOCATION_TIME_ZONES });
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), message: issue.message })));
+  return { byLocation: parsed.data.LOCATION_TIME_ZONES, defaultZone: parsed.data.DEFAULT_TIME_ZONE };
 }

@@ -38,6 +38,7 @@ export async function importCommand(file: string, options: { full?: boolean; dry
       full: options.full,
       dryRun: options.dryRun,
       joinerLeadTimeMs: config.joinerLeadTimeMs,
+      timeZones: config.timeZones,
       onProgress: (done, total) => (done === 0 ? bar?.start(total, 0) : bar?.update(done)),
     });
     bar?.stop();

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import { readBody, sendJson } from '../http/body.js';
 import type { Route } from '../http/router.js';
 import { applyPersonChange, lockPeople } from '../people/apply-change.js';
+import type { TimeZoneSettings } from '../policy/index.js';
 import { type FieldError, personRecordSchema, toFieldErrors } from '../people/person-record.js';
 import { recordEvent } from '../people/record-event.js';
 import { type BambooFieldMap, bambooBodySchema, isEventBasedPayload, mapBambooEmployee, verifyBambooSignature } from './bamboohr.js';
@@ -15,6 +16,8 @@ export interface BambooDeps {
   key: string | undefined;
   fieldMap: BambooFieldMap;
   joinerLeadTimeMs?: number;
+  /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
+  timeZones?: TimeZoneSettings;
 }
 
 class Invalid extends Error {
@@ -108,7 +111,7 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
                 trx,
                 deps.boss,
                 { ...event, record: record.data, terminates: employee.action === 'Deleted' || record.data.status === 'terminated' },
-                { joinerLeadTimeMs: deps.joinerLeadTimeMs },
+                { joinerLeadTimeMs: deps.joinerLeadTimeMs, timeZones: deps.timeZones },
               );
               out.push({ id: employee.id, status: applied.duplicate ? 'duplicate' : 'accepted' });
             }

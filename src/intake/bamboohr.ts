@@ -75,13 +75,18 @@ function headerSeconds(timestamp: string): number | undefined {
  * constant time, and refuses a timestamp more than 300 s from now either way (a replayed request).
  */
 export function verifyBambooSignature(signature: string | undefined, timestamp: string | undefined, rawBody: Buffer, key: string, nowSeconds = Math.floor(Date.now() / 1000)): { ok: true } | { ok: false; reason: string } {
-  if (!signature || !timestamp) return { ok: false, reason: 'missing X-BambooHR-Signature or X-BambooHR-Timestamp header' };
-  const seconds = headerSeconds(timestamp.trim());
+  // One reading of each header for every step: the freshness window and the HMAC must judge the
+  // same timestamp, or a value could be fresh as one string and signed as another. Surrounding
+  // whitespace is not part of a header value (RFC 9110 §5.5).
+  const t = timestamp?.trim();
+  const given = signature?.trim();
+  if (!given || !t) return { ok: false, reason: 'missing X-BambooHR-Signature or X-BambooHR-Timestamp header' };
+  const seconds = headerSeconds(t);
   if (seconds === undefined) return { ok: false, reason: 'X-BambooHR-Timestamp must be unix seconds or an ISO 8601 date-time' };
   if (Math.abs(nowSeconds - seconds) > TOLERANCE_SECONDS) return { ok: false, reason: `X-BambooHR-Timestamp is more than ${TOLERANCE_SECONDS} s from now` };
-  if (!/^[0-9a-f]{64}$/i.test(signature.trim())) return { ok: false, reason: 'X-BambooHR-Signature must be a hex SHA-256 HMAC' };
-  const expected = createHmac('sha256', key).update(rawBody).update(timestamp).digest();
-  return timingSafeEqual(Buffer.from(signature.trim(), 'hex'), expected) ? { ok: true } : { ok: false, reason: 'X-BambooHR-Signature does not match the body: check BAMBOOHR_WEBHOOK_SECRET is the webhook\'s private key' };
+  if (!/^[0-9a-f]{64}$/i.test(given)) return { ok: false, reason: 'X-BambooHR-Signature must be a hex SHA-256 HMAC' };
+  const expected = createHmac('sha256', key).update(rawBody).update(t).digest();
+  return timingSafeEqual(Buffer.from(given, 'hex'), expected) ? { ok: true } : { ok: false, reason: 'X-BambooHR-Signature does not match the body: check BAMBOOHR_WEBHOOK_SECRET is the webhook\'s private key' };
 }
 
 /** Dates arrive as YYYY-MM-DD; BambooHR writes "0000-00-00" for "none". */

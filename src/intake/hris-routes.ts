@@ -6,6 +6,7 @@ import { readBody, sendJson } from '../http/body.js';
 import type { Route } from '../http/router.js';
 import type { Logger } from '../log.js';
 import { applyPersonChange, lockPeople } from '../people/apply-change.js';
+import type { TimeZoneSettings } from '../policy/index.js';
 import { parseHrisBody } from './hris-event.js';
 import { verifyHrisSignature } from './hris-signature.js';
 
@@ -15,6 +16,8 @@ export interface HrisDeps {
   secret: string | undefined;
   log: Logger;
   joinerLeadTimeMs?: number;
+  /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
+  timeZones?: TimeZoneSettings;
 }
 
 /**
@@ -66,7 +69,7 @@ export function createHrisRoutes(deps: HrisDeps): Route[] {
                   payload: event,
                   terminates: event.event_type === 'employee.terminated',
                 },
-                { joinerLeadTimeMs: deps.joinerLeadTimeMs },
+                { joinerLeadTimeMs: deps.joinerLeadTimeMs, timeZones: deps.timeZones },
               );
               out.push({ event_id: event.event_id, duplicate: applied.duplicate });
             }

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import { applyPersonChange } from '../people/apply-change.js';
 import type { PeopleFile } from '../people/people-file.js';
 import { type PersonRecord, personContent } from '../people/person-record.js';
+import type { TimeZoneSettings } from '../policy/index.js';
 
 export type ImportKind = 'hire' | 'update' | 'termination';
 
@@ -100,7 +101,7 @@ export async function importPeople(
   db: Db,
   boss: PgBoss | undefined,
   input: { records: PersonRecord[]; name: string; /** Identifies the file's content: event ids derive from it. */ digest: string },
-  options: { full?: boolean; dryRun?: boolean; now?: Date; joinerLeadTimeMs?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: { full?: boolean; dryRun?: boolean; now?: Date; joinerLeadTimeMs?: number; timeZones?: TimeZoneSettings; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ImportSummary> {
   const { plan, unchanged } = await planImport(db, input.records, options);
   const counts: Record<ImportKind, number> = { hire: 0, update: 0, termination: 0 };
@@ -125,7 +126,7 @@ export async function importPeople(
           payload: { file: input.name, kind: p.kind, record: p.record },
           terminates: p.kind === 'termination',
         },
-        { now, joinerLeadTimeMs: options.joinerLeadTimeMs },
+        { now, joinerLeadTimeMs: options.joinerLeadTimeMs, timeZones: options.timeZones },
       ),
     );
     if (applied.duplicate) summary.duplicates++;

@@ -19,7 +19,8 @@ export type Notification =
   | { type: 'manual-task'; taskId: number }
   | { type: 'report-ready'; runId: string }
   | { type: 'welcome'; personId: string }
-  | { type: 'contractor-notice'; personId: string; daysBefore: number; endDate: string }
+  /** daysBefore is the notice (30, 7, 1), for dedupe; daysLeft the calendar days really left in timeZone, for the text (absent in notices queued before it existed). */
+  | { type: 'contractor-notice'; personId: string; daysBefore: number; endDate: string; daysLeft?: number; timeZone?: string }
   | { type: 'drift-alert'; scanId: number }
   | { type: 'contractor-extension'; personId: string; requestedBy: string }
   | RequestNotification;
@@ -112,7 +113,7 @@ export async function deliverNotification(deps: NotificationDeps, notification: 
     const person = await personById(deps.db, notification.personId);
     if (!person || person.status !== 'active') return;
     const data = person.data as PersonRecord;
-    const input = { personId: person.id, name: personName(data) || person.email, email: person.email, endDate: notification.endDate, daysBefore: notification.daysBefore, manager: data.manager_email ?? null };
+    const input = { personId: person.id, name: personName(data) || person.email, email: person.email, endDate: notification.endDate, daysLeft: notification.daysLeft ?? notification.daysBefore, timeZone: notification.timeZone ?? 'UTC', manager: data.manager_email ?? null };
     await deps.notifier.post({ channel: deps.itChannel, ...contractorNoticeMessage(input, 'it') });
     if (!deps.directory) return;
     const contractorId = await deps.directory.idForEmail(person.email);

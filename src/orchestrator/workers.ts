@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
-import type { PolicySet } from '../policy/index.js';
+import type { PolicySet, TimeZoneSettings } from '../policy/index.js';
 import type { SlackDirectory } from '../slack/directory.js';
 import type { Notifier } from '../slack/notifier.js';
 import type { AdapterRegistry } from './adapter-registry.js';
@@ -20,6 +20,8 @@ export interface WorkerDeps {
   db: Db;
   boss: PgBoss;
   policies: PolicySet;
+  /** Where people's dates are counted when their record names no time_zone: reconciles and contractor notices. */
+  timeZones?: TimeZoneSettings;
   adapters: AdapterRegistry;
   bucket: TokenBucket;
   log: Logger;

@@ -4,6 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Database, PersonStatus } from '../db/schema.js';
 import { QUEUES } from '../orchestrator/queue.js';
+import { endOfDayIn, startOfDayIn, type TimeZoneSettings, timeZoneOf } from '../policy/index.js';
 import { type PersonRecord, personContent } from './person-record.js';
 
 export type Classification = 'joiner' | 'mover' | 'leaver' | 'rehire' | 'none' | 'stale';
@@ -28,7 +29,7 @@ export interface AppliedChange {
   classification: Classification | null;
   /** The reconcile-person job enqueued for this change (null when nothing changed). */
   jobId: string | null;
-  /** A second reconcile-person job, deferred to the day after a future end_date. */
+  /** A second reconcile-person job, deferred to the end of a future end_date (midnight after it, in the person's zone). */
   endDateJobId: string | null;
 }
 
@@ -45,12 +46,6 @@ export const PRIORITY: Record<ReconcilePersonJob['reason'], number> = { leaver: 
 
 const DAY_MS = 86_400_000;
 
-/** 00:00 UTC of the day after `date`: access that ends "on" end_date lasts through that day, as the policy engine reads it. */
-function dayAfter(date: string): Date {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + 1));
-}
-
 /**
  * Applies one HR change to the person store, inside the caller's transaction, so the person, the
  * event and the reconcile job commit together or not at all (a transactional outbox):
@@ -59,10 +54,11 @@ function dayAfter(date: string): Date {
  *   (`stale`); at the same instant a termination wins, so any delivery order ends the same way;
  * - a termination that arrives before the hire creates the person as terminated;
  * - the change is classified: joiner (new active person), rehire (terminated → active), leaver
- *   (terminated, or end_date already passed), mover (the record changed), none;
+ *   (terminated, or end_date already over in the person's zone), mover (the record changed), none;
  * - a reconcile-person job is enqueued on the same transaction, with a singletonKey per person and
  *   leavers first; for someone whose start_date is ahead it waits until the start date minus the
- *   lead time, and a future end_date gets its own job for the day after, so access ends on time.
+ *   lead time, and a future end_date gets its own job at the midnight after it (both in the
+ *   person's time zone: timeZoneOf), so access ends on time.
  */
 /**
  * Takes the per-person locks of applyPersonChange for these people, in one order. A batch takes
@@ -77,7 +73,14 @@ export async function lockPeople(trx: Transaction<Database>, employeeIds: string
   if (ids.length > 1) await trx.selectFrom('people').select('id').where('employee_id', 'in', ids).orderBy('employee_id').forUpdate().execute();
 }
 
-export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss, change: PersonChange, options: { now?: Date; joinerLeadTimeMs?: number } = {}): Promise<AppliedChange> {
+export interface ApplyOptions {
+  now?: Date;
+  joinerLeadTimeMs?: number;
+  /** Where dates are counted for people whose record names no time_zone (config.timeZones); UTC without it. */
+  timeZones?: TimeZoneSettings;
+}
+
+export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss, change: PersonChange, options: ApplyOptions = {}): Promise<AppliedChange> {
   const now = options.now ?? new Date();
   // A termination event whose record still says active (the HRIS sent the last known data) is
   // stored as terminated, so the record and the row agree.
@@ -99,8 +102,10 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   // Every event received is in the audit trail, with what it was taken as.
   const audit = (result: string) =>
     appendAudit(trx, { actor: `hris:${change.source}`, action: 'event.received', subject: record.email, reason: `${change.source}:${change.eventId}`, result, detail: { eventType: change.eventType, occurredAt: change.occurredAt.toISOString(), employeeId: record.employee_id } });
-  const today = now.toISOString().slice(0, 10);
-  const ended = typeof record.end_date === 'string' && record.end_date < today;
+  // Dates are days on the person's calendar: access lasts through end_date there (midnight after
+  // it, in their zone), exactly as the policy engine reads it.
+  const timeZone = timeZoneOf(record, options.timeZones);
+  const ended = typeof record.end_date === 'string' && now.getTime() >= endOfDayIn(record.end_date, timeZone).getTime();
   const status: PersonStatus = change.terminates || record.status === 'terminated' || ended ? 'terminated' : 'active';
 
   const last = existing?.source_updated_at?.getTime();
@@ -159,15 +164,19 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   let startAfter: Date | undefined;
   if (classification !== 'leaver' && record.start_date) {
     // Nobody is provisioned before their start date minus the lead time, whatever the change.
-    const start = Date.parse(`${record.start_date}T00:00:00Z`) - (options.joinerLeadTimeMs ?? DAY_MS);
+    const start = startOfDayIn(record.start_date, timeZone).getTime() - (options.joinerLeadTimeMs ?? DAY_MS);
     if (start > now.getTime()) startAfter = new Date(start);
   }
   const jobId = await job(classification, startAfter);
 
   let endDateJobId: string | null = null;
-  const previousEnd = existing ? (existing.data as PersonRecord).end_date ?? null : null;
-  if (status === 'active' && record.end_date && (record.end_date !== previousEnd || classification === 'rehire')) {
-    endDateJobId = await job('leaver', dayAfter(record.end_date));
+  // The end instant, not only the date: a move to another zone with the same end_date (London to
+  // Sydney) moves the end by hours, and the job scheduled for the old one would be late.
+  const previous = existing ? (existing.data as PersonRecord) : null;
+  const previousEndMs = previous?.end_date ? endOfDayIn(previous.end_date, timeZoneOf(previous, options.timeZones)).getTime() : null;
+  if (status === 'active' && record.end_date) {
+    const endsAt = endOfDayIn(record.end_date, timeZone);
+    if (endsAt.getTime() !== previousEndMs || classification === 'rehire') endDateJobId = await job('leaver', endsAt);
   }
   return { duplicate: false, personId: person.id, classification, jobId, endDateJobId };
 }

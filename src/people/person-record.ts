@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalTimeZone } from '../policy/calendar-day.js';
 
 /**
  * The canonical person record: the HRIS webhook's `data` object (ARCHITECTURE.md → HRIS webhook).
@@ -27,6 +28,21 @@ const NO_NUL = [(v: string) => !v.includes('\u0000'), 'must not contain NUL (\\u
 const text = (max = 256) =>
   z.string(stringError).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(...NO_NUL);
 
+/**
+ * The person's IANA time zone (Australia/Sydney): their dates (end_date, start_date) are days on
+ * that calendar. Stored as the zone database spells it, so `australia/sydney` reads the same.
+ */
+const timeZone = z
+  .string(stringError)
+  .trim()
+  .max(64, 'must be at most 64 characters')
+  .transform((value, ctx) => {
+    const zone = canonicalTimeZone(value);
+    if (zone) return zone;
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not an IANA time zone; use a name such as Australia/Sydney, America/New_York or UTC` });
+    return z.NEVER;
+  });
+
 /** Custom attributes: scalar values or lists of strings, keyed by simple names. */
 export const attributeValueSchema = z.union([
   z.string().max(1024).refine(...NO_NUL),
@@ -54,6 +70,8 @@ export const personRecordSchema = z.object({
   end_date: isoDate.nullish(),
   manager_email: z.string(stringError).trim().max(320).pipe(z.email('must be an email address')).nullish(),
   location: text().nullish(),
+  /** Optional; without it the zone comes from LOCATION_TIME_ZONES, then DEFAULT_TIME_ZONE. */
+  time_zone: timeZone.nullish(),
   cost_center: text().nullish(),
   /** Groups the IdP puts the person in (pushed over SCIM); policies test them as `groups`. */
   groups: z.array(z.string().max(256).refine(...NO_NUL)).max(1000).optional(),

@@ -27,6 +27,7 @@ export const PERSON_FIELDS = [
   'end_date',
   'manager_email',
   'location',
+  'time_zone',
   'cost_center',
   'status',
   'groups',

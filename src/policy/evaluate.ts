@@ -1,7 +1,9 @@
+import { endOfDayIn } from './calendar-day.js';
 import { compareText } from './compare.js';
 import { type Explanation, type PolicyPerson, readAttribute } from './condition.js';
 import { rankOfUri } from './entitlement.js';
 import type { LoadedPolicies } from './loader.js';
+import { type TimeZoneSettings, timeZoneOf } from './time-zone.js';
 import type { ApprovalStep, CompiledConflict, CompiledPolicy, DriftMode } from './types.js';
 
 export interface PlannedGrant {
@@ -78,20 +80,33 @@ export function buildPolicySet(loaded: Pick<LoadedPolicies, 'policies' | 'confli
   return { policies, conflicts: [...loaded.conflicts].sort((a, b) => compareText(a.name, b.name)), index, unindexed };
 }
 
-const day = (iso: string) => iso.slice(0, 10);
+const endCache = new Map<string, string | null>();
 
-/** Active people have desired access; terminated people and those past end_date have none. */
-export function isActive(person: PolicyPerson, now: Date): boolean {
-  if ((person.status ?? 'active') !== 'active') return false;
-  const end = typeof person.end_date === 'string' ? person.end_date : null;
-  return !(end && day(end) < now.toISOString().slice(0, 10));
+/**
+ * The end of the given day where the person is: access that ends "on" end_date lasts through that
+ * day on their calendar (a contractor in Sydney ending 31 January keeps access until midnight
+ * Sydney time, 2026-01-31T13:00:00Z). Null for a value that is not a date. Memoised: many people
+ * share a few end dates and zones.
+ */
+function endOfDay(date: string, timeZone: string): string | null {
+  const key = `${date.slice(0, 10)} ${timeZone}`;
+  let end = endCache.get(key);
+  if (end === undefined) {
+    end = /^\d{4}-\d{2}-\d{2}/.test(date) ? endOfDayIn(date.slice(0, 10), timeZone).toISOString() : null;
+    if (endCache.size > 100_000) endCache.clear();
+    endCache.set(key, end);
+  }
+  return end;
 }
 
-/** The end of the given day (UTC): access that ends "on" end_date lasts through that day. */
-function endOfDay(date: string): string | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(date);
-  if (!m) return null;
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1)).toISOString();
+/**
+ * Active people have desired access; terminated people and those past the end of their end_date
+ * (in `timeZone`, the person's: see timeZoneOf) have none.
+ */
+export function isActive(person: PolicyPerson, now: Date, timeZone = 'UTC'): boolean {
+  if ((person.status ?? 'active') !== 'active') return false;
+  const end = typeof person.end_date === 'string' ? endOfDay(person.end_date, timeZone) : null;
+  return !(end && Date.parse(end) <= now.getTime());
 }
 
 /** Policies whose condition holds for the person, in name order. */
@@ -153,15 +168,25 @@ export function findConflicts(set: Pick<PolicySet, 'conflicts'>, entitlements: r
   return out;
 }
 
+export interface EvaluateOptions {
+  now?: Date;
+  /**
+   * Where people's dates are counted when their record names no `time_zone` (LOCATION_TIME_ZONES,
+   * DEFAULT_TIME_ZONE); without it, UTC. The zone itself is chosen by timeZoneOf.
+   */
+  timeZones?: TimeZoneSettings;
+}
+
 /**
  * A person's plan: birthright grants (with the policies behind each and when they expire), the
  * catalog they may request, and any separation-of-duties violations. Deterministic: the same
  * person and policies give the same plan whatever the order of either.
  */
-export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: Date } = {}): PersonPlan {
+export function evaluate(set: PolicySet, person: PolicyPerson, options: EvaluateOptions = {}): PersonPlan {
   const now = options.now ?? new Date();
   const nowIso = now.toISOString();
-  const active = isActive(person, now);
+  const timeZone = timeZoneOf(person, options.timeZones);
+  const active = isActive(person, now, timeZone);
   const matched = matchingPolicies(set, person);
   const violations: Violation[] = [];
   const grants = new Map<string, PlannedGrant>();
@@ -171,7 +196,7 @@ export function evaluate(set: PolicySet, person: PolicyPerson, options: { now?: 
       let expiresAt: string | null = null;
       if (policy.expires) {
         const value = readAttribute(person, policy.expires);
-        expiresAt = typeof value === 'string' ? endOfDay(value) : null;
+        expiresAt = typeof value === 'string' ? endOfDay(value, timeZone) : null;
         if (!expiresAt) {
           violations.push({
             kind: 'expiry',
@@ -307,7 +332,7 @@ function countLeaves(e: Explanation): number {
 }
 
 /** Which policy grants `entitlement` to the person and why, or why none does. */
-export function why(set: PolicySet, person: PolicyPerson, entitlement: string, options: { now?: Date } = {}): WhyAnswer {
+export function why(set: PolicySet, person: PolicyPerson, entitlement: string, options: EvaluateOptions = {}): WhyAnswer {
   const plan = evaluate(set, person, options);
   const holders = set.policies.filter((p) => p.grants.some((g) => g.entitlement === entitlement || satisfies(g.entitlement, entitlement)));
   const grantedBy = holders.filter((p) => p.when.test(person)).map((p) => ({ policy: p.name, explanation: p.when.explain(person) }));

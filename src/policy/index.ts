@@ -1,10 +1,12 @@
 /** The policy engine's public face: load a folder once, then evaluate people against it. */
+export { addDays, canonicalTimeZone, dateIn, daysBetween, endOfDayIn, startOfDayIn } from './calendar-day.js';
 export type { Explanation, PolicyPerson } from './condition.js';
 export { parseEntitlement } from './entitlement.js';
 export {
   buildPolicySet,
   diffPlans,
   evaluate,
+  type EvaluateOptions,
   findConflicts,
   isActive,
   matchingPolicies,
@@ -19,4 +21,5 @@ export {
 } from './evaluate.js';
 export { formatPolicyError, type LoadedPolicies, loadPolicies, type PolicyError } from './loader.js';
 export { policyJsonSchema } from './schema.js';
+export { locationKey, type TimeZoneSettings, timeZoneOf, UTC_ONLY } from './time-zone.js';
 export type { ApprovalStep, CompiledPolicy, CompiledRequestable, DriftMode } from './types.js';

@@ -5,6 +5,7 @@ import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Db } from '../db/database.js';
 import { notify } from '../orchestrator/notifications.js';
 import { QUEUES } from '../orchestrator/queue.js';
+import { addDays, dateIn, daysBetween, endOfDayIn, type TimeZoneSettings, timeZoneOf } from '../policy/index.js';
 import { endRequests, LIVE_STATES } from './service.js';
 
 /** `request:<id>` → id, or null for another source. */
@@ -78,7 +79,7 @@ export function expiryReminderLeadMs(durationMs: number): number {
  * restart), time out approvals nobody decided, remind approvers and escalate, and warn holders
  * before their access ends.
  */
-export async function sweepRequests(deps: { db: Db; boss: PgBoss; now?: () => Date }, settings: SweepSettings): Promise<SweepResult> {
+export async function sweepRequests(deps: { db: Db; boss: PgBoss; now?: () => Date; timeZones?: TimeZoneSettings }, settings: SweepSettings): Promise<SweepResult> {
   const now = deps.now?.() ?? new Date();
   const expired = await endRequests(deps, { dueBy: now }, 'expired', 'its time ran out', 'system');
 
@@ -121,27 +122,33 @@ export async function sweepRequests(deps: { db: Db; boss: PgBoss; now?: () => Da
 export const CONTRACTOR_NOTICE_DAYS = [30, 7, 1] as const;
 
 /**
- * Contractors' access ends at their end_date (the policy's `expires: end_date`, then the leaver
- * run the day after). Before it, at 30, 7 and 1 day(s), the contractor, their manager (the
- * sponsor, with a Request extension button) and IT are told, once per notice; a contractor added
- * late gets only the most urgent notice that is due.
+ * Contractors' access lasts through their end_date on their own calendar (the policy's
+ * `expires: end_date`, then the leaver run at midnight after it, in the zone timeZoneOf picks).
+ * The notice for N days is due from the midnight, in that zone, that starts the day N days before
+ * end_date; the contractor, their manager (the sponsor, with a Request extension button) and IT
+ * are told once per notice (contractor_notices), with the calendar days really left. A contractor
+ * added late gets only the most urgent notice that is due, the others are marked sent with it.
  */
-export async function sweepContractorNotices(deps: { db: Db; boss: PgBoss; now?: () => Date }): Promise<number> {
+export async function sweepContractorNotices(deps: { db: Db; boss: PgBoss; now?: () => Date; timeZones?: TimeZoneSettings }): Promise<number> {
   const now = deps.now?.() ?? new Date();
-  const today = now.toISOString().slice(0, 10);
+  // Zones run from UTC−12 to UTC+14, so a local "today" is within a day of UTC's: this only
+  // narrows the rows; the check below is per person, in their zone.
+  const earliest = addDays(now.toISOString().slice(0, 10), -1);
   const contractors = await deps.db
     .selectFrom('people')
     .select(['id', 'data'])
     .where('status', '=', 'active')
     .where(sql<boolean>`data->>'employment_type' = 'Contractor'`)
-    .where(sql<boolean>`data->>'end_date' >= ${today}`)
+    .where(sql<boolean>`data->>'end_date' >= ${earliest}`)
     .execute();
   let sent = 0;
   for (const person of contractors) {
-    const endDate = String((person.data as { end_date?: string }).end_date);
-    // Access lasts through end_date (UTC): it ends at the next midnight.
-    const ends = Date.parse(`${endDate}T00:00:00Z`) + 86_400_000;
-    const due = CONTRACTOR_NOTICE_DAYS.filter((days) => now.getTime() >= ends - days * 86_400_000);
+    const data = person.data as { end_date?: string; time_zone?: string | null; location?: string | null };
+    const endDate = String(data.end_date);
+    const timeZone = timeZoneOf(data, deps.timeZones);
+    if (now.getTime() >= endOfDayIn(endDate, timeZone).getTime()) continue;
+    const daysLeft = Math.max(0, daysBetween(dateIn(now, timeZone), endDate));
+    const due = CONTRACTOR_NOTICE_DAYS.filter((days) => daysLeft <= days);
     if (due.length === 0) continue;
     const urgent = Math.min(...due);
     await deps.db.transaction().execute(async (trx) => {
@@ -152,7 +159,7 @@ export async function sweepContractorNotices(deps: { db: Db; boss: PgBoss; now?:
         .returning('days_before')
         .execute();
       if (!rows.some((r) => r.days_before === urgent)) return;
-      await notify(trx as unknown as Db, deps.boss, { type: 'contractor-notice', personId: person.id, daysBefore: urgent, endDate });
+      await notify(trx as unknown as Db, deps.boss, { type: 'contractor-notice', personId: person.id, daysBefore: urgent, endDate, daysLeft, timeZone });
       sent++;
     });
   }

@@ -329,7 +329,8 @@ describe.each([['nock on slack.com'], ['a local fake Slack at SLACK_API_URL']])(
     expect(await sweepRequests({ db: db(), boss: gatehouse.boss }, settings)).toMatchObject({ contractorNotices: 1 });
     expect(await sweepRequests({ db: db(), boss: gatehouse.boss }, settings)).toMatchObject({ contractorNotices: 0 });
     const it = await until('IT told', () => slack.messagesIn('it-onboarding').find((m) => m.text.startsWith('Contractor Carl C')));
-    expect(it.text).toBe(`Contractor Carl C (carl@contractor.example) ends on ${endDate} (in 7 days); sponsor lee@company.com. Their access is revoked the day after.`);
+    // Six calendar days are left (issue 17: the 7-day notice used to say "in 7 days"); no zone is configured, so UTC.
+    expect(it.text).toBe(`Contractor Carl C (carl@contractor.example) ends on ${endDate} (in 6 days); sponsor lee@company.com. Their access is revoked at the end of that day (UTC time).`);
     await until('carl told', () => slack.messagesIn('U0CARL').find((m) => m.text.startsWith(`Your contract ends on ${endDate}`)));
     const manager = await until('the manager told', () => slack.messagesIn('U0LEE').find((m) => m.text.startsWith("Carl C's contract ends")));
     const personId = (await db().selectFrom('people').select('id').where('email', '=', 'carl@contractor.example').executeTakeFirstOrThrow()).id;

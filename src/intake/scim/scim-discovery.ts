@@ -31,6 +31,7 @@ export function schemas(base: string) {
       attr('name', 'complex', { subAttributes: [attr('givenName', 'string'), attr('familyName', 'string'), attr('formatted', 'string')] }),
       attr('displayName', 'string'),
       attr('title', 'string'),
+      attr('timezone', 'string'),
       attr('active', 'boolean'),
       attr('emails', 'complex', { multiValued: true, subAttributes: [attr('value', 'string'), attr('type', 'string'), attr('primary', 'boolean')] }),
       attr('groups', 'complex', { multiValued: true, mutability: 'readOnly' }),

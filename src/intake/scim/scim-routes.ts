@@ -8,6 +8,7 @@ import type { Db } from '../../db/database.js';
 import type { Database } from '../../db/schema.js';
 import { BodyTooLargeError, readBody } from '../../http/body.js';
 import type { Route } from '../../http/router.js';
+import type { TimeZoneSettings } from '../../policy/index.js';
 import { LIST_SCHEMA, resourceTypes, schemas, serviceProviderConfig } from './scim-discovery.js';
 import { ScimError, sendScim, sendScimError } from './scim-error.js';
 import { compileFilter, equalityOn } from './scim-filter.js';
@@ -19,6 +20,8 @@ export interface ScimDeps {
   boss: PgBoss;
   token: string | undefined;
   joinerLeadTimeMs?: number;
+  /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
+  timeZones?: TimeZoneSettings;
 }
 
 type Obj = Record<string, unknown>;
@@ -137,7 +140,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       }
     };
   const tx = <T>(fn: (trx: Trx) => Promise<T>) => transact(deps.db, fn);
-  const sync = (trx: Trx, userId: string, options: Omit<SyncOptions, 'joinerLeadTimeMs'> = {}) => syncPerson(trx, deps.boss, userId, { ...options, joinerLeadTimeMs: deps.joinerLeadTimeMs });
+  const sync = (trx: Trx, userId: string, options: Omit<SyncOptions, 'joinerLeadTimeMs' | 'timeZones'> = {}) => syncPerson(trx, deps.boss, userId, { ...options, joinerLeadTimeMs: deps.joinerLeadTimeMs, timeZones: deps.timeZones });
 
   const userNotFound = (id: string) => new ScimError(404, `User ${id} not found`);
   const groupNotFound = (id: string) => new ScimError(404, `Group ${id} not found`);

@@ -5,6 +5,7 @@ import type { Selectable } from 'kysely';
 import type { Database, ScimGroupsTable, ScimUsersTable } from '../../db/schema.js';
 import { applyPersonChange } from '../../people/apply-change.js';
 import { type PersonRecord, personRecordSchema } from '../../people/person-record.js';
+import { canonicalTimeZone, type TimeZoneSettings } from '../../policy/index.js';
 import { ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './scim-discovery.js';
 import { ScimError } from './scim-error.js';
 
@@ -153,6 +154,9 @@ function personFields(resource: Obj | null | undefined, managerEmail: string | u
     job_title: text(resource.title),
     department: text(enterprise.department),
     cost_center: text(enterprise.costCenter),
+    // RFC 7643 §4.1.1 timezone ("America/Los_Angeles"). One the zone database does not know is
+    // left out rather than failing the whole user, which would drop every other change with it.
+    time_zone: typeof resource.timezone === 'string' ? (canonicalTimeZone(resource.timezone.trim()) ?? undefined) : undefined,
     manager_email: managerEmail,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
@@ -175,10 +179,12 @@ export interface SyncOptions {
   /** The resource before this request: attributes it had and this one lacks are cleared. */
   previous?: Obj | null;
   joinerLeadTimeMs?: number;
+  /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
+  timeZones?: TimeZoneSettings;
 }
 
-async function changePerson(db: Trx, boss: PgBoss, record: PersonRecord, eventType: string, payload: unknown, terminates: boolean, joinerLeadTimeMs?: number) {
-  return applyPersonChange(db, boss, { source: 'scim', eventId: randomUUID(), eventType, occurredAt: new Date(), record, payload, terminates }, { joinerLeadTimeMs });
+async function changePerson(db: Trx, boss: PgBoss, record: PersonRecord, eventType: string, payload: unknown, terminates: boolean, options: Pick<SyncOptions, 'joinerLeadTimeMs' | 'timeZones'>) {
+  return applyPersonChange(db, boss, { source: 'scim', eventId: randomUUID(), eventType, occurredAt: new Date(), record, payload, terminates }, { joinerLeadTimeMs: options.joinerLeadTimeMs, timeZones: options.timeZones });
 }
 
 /**
@@ -211,7 +217,7 @@ export async function syncPerson(db: Trx, boss: PgBoss, userId: string, options:
         await db.updateTable('people').set({ scim_user_id: null }).where('id', '=', linked.id).execute();
         if (linked.employee_id.startsWith(SCIM_PLACEHOLDER) && linked.status !== 'terminated') {
           const old = personRecordSchema.safeParse({ ...(linked.data as Obj), status: 'terminated' });
-          if (old.success) await changePerson(db, boss, old.data, 'scim.unlinked', { userId, employeeNumber }, true, options.joinerLeadTimeMs);
+          if (old.success) await changePerson(db, boss, old.data, 'scim.unlinked', { userId, employeeNumber }, true, options);
         }
       }
     }
@@ -246,7 +252,7 @@ export async function syncPerson(db: Trx, boss: PgBoss, userId: string, options:
     options.deleted ? 'scim.deleted' : 'scim.updated',
     { userId, resource, active: user.active, deleted: Boolean(options.deleted) },
     status === 'terminated' && (Boolean(options.deleted) || Boolean(options.activeChanged)),
-    options.joinerLeadTimeMs,
+    options,
   );
   if (applied.personId) {
     const link = options.deleted ? null : user.id;
