@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { PgBoss } from 'pg-boss';
+import { checkAuditKey, setAuditKey } from './audit/audit-key.js';
 import { type Config, SYSTEM_NAMES, type SystemName } from './config.js';
 import { isDatabaseUnavailable } from './db/boss-transaction.js';
 import { createDatabase, type DatabaseHandle, databaseReachable } from './db/database.js';
@@ -97,6 +98,9 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     cleanups.push(() => database.destroy());
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ applied }, `applied ${applied.length} migration(s)`);
+    setAuditKey(config.auditKey);
+    await checkAuditKey(database.db, config.auditKey);
+    if (config.production && !config.auditKey) log.warn('AUDIT_KEY is not set: audit rows are hash-chained but unsigned, so someone with database access can rewrite the log and recompute the chain (README → Security)');
     // Refuses credentials for a connector this build lacks, and dependency cycles, before anything listens.
     const built = createAdapterRegistry(config, { sql: database.pool });
     const adapters = options.adapters ? options.adapters(built) : built;
@@ -124,7 +128,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       const perMinute = config.rateLimits[system];
       await bucket.configure(system, perMinute ? { requestsPerMinute: perMinute } : adapters.get(system).describe().defaultRateLimit);
     }
-    await startWorkers({ db: database.db, boss, policies, timeZones: config.timeZones, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, driftChannel: config.slack.driftChannel, driftSchedule: config.driftSchedule, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
+    await startWorkers({ db: database.db, boss, policies, timeZones: config.timeZones, adapters, bucket, log, notifier, itChannel: config.slack.itChannel, driftChannel: config.slack.driftChannel, driftSchedule: config.driftSchedule, auditAnchorSchedule: config.auditAnchorSchedule, directory, leaverSlaMs: config.leaverSlaMs, requests: { approvalReminderMs: config.approvalReminderMs, approvalTimeoutMs: config.approvalTimeoutMs }, ...options.workers });
 
     let draining = false;
     const router = new Router();

@@ -237,6 +237,21 @@ export const envSchema = z.object({
       return out;
     })
     .describe('when drift scans run: a cron for every system, and/or <system>=<cron> (or off), separated by ";"; default hourly'),
+  AUDIT_KEY: optionalString
+    .refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters (e.g. the output of openssl rand -hex 32)' })
+    .describe('secret key that signs every audit row and anchor (HMAC-SHA256), so the chain cannot be recomputed without it; never logged. Once rows are signed, every process that writes the audit log needs it'),
+  AUDIT_ANCHOR_SCHEDULE: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const cron = raw === undefined || raw.trim() === '' ? '0 6 * * *' : raw.trim();
+      if (cron !== 'off' && cron.split(/\s+/).length !== 5) {
+        ctx.addIssue({ code: 'custom', message: `"${cron}" is not a cron expression of 5 fields (e.g. "0 6 * * *") or "off"` });
+        return z.NEVER;
+      }
+      return cron;
+    })
+    .describe('when serve posts the head of the audit chain (an anchor) to IT_CHANNEL and records it: a cron, or off; default daily at 06:00 UTC'),
   IT_ADMINS: z
     .string()
     .optional()
@@ -333,6 +348,10 @@ export interface Config {
   itAdmins: string[];
   /** system (or '*') → cron, or 'off'. */
   driftSchedule: Record<string, string>;
+  /** AUDIT_KEY: signs audit rows and anchors. A secret: never log it. */
+  auditKey: string | undefined;
+  /** Cron of the audit anchor posted to the IT channel, or 'off'. */
+  auditAnchorSchedule: string;
   /** requests/minute per system, overriding the adapters' defaults. */
   rateLimits: Record<string, number>;
   /** Systems whose operations are tasks for people (always includes `manual`). */
@@ -478,6 +497,8 @@ export function loadConfig(
     approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
     approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
     driftSchedule: env.DRIFT_SCHEDULE,
+    auditKey: env.AUDIT_KEY,
+    auditAnchorSchedule: env.AUDIT_ANCHOR_SCHEDULE,
     itAdmins: env.IT_ADMINS,
     rateLimits: env.RATE_LIMITS,
     manualSystems: [...new Set(['manual', ...env.MANUAL_SYSTEMS])].filter((s) => systems[s as SystemName] !== 'disabled'),

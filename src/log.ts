@@ -21,6 +21,11 @@ const REDACT = [
   'headers["gatehouse-signature"]',
   '*.headers.authorization',
   'config.env',
+  // AUDIT_KEY signs the audit chain: with it, a rewritten log could be signed again.
+  'auditKey',
+  '*.auditKey',
+  'AUDIT_KEY',
+  '*.AUDIT_KEY',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

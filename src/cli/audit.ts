@@ -1,21 +1,62 @@
+import { appendFile, readFile } from 'node:fs/promises';
+import { anchorAudit, anchorLine, parseAnchors } from '../audit/anchor-audit.js';
 import { buildEvidence, evidenceCsv } from '../audit/evidence.js';
-import { verifyAudit } from '../audit/verify-audit.js';
+import { type AuditAnchor, verifyAudit } from '../audit/verify-audit.js';
 import { policiesDirFromEnv } from '../config.js';
 import { loadPolicies } from '../policy/index.js';
 import { CliError, EXIT } from './exit.js';
 import { openDatabase } from './open-database.js';
 
-/** `gatehouse audit verify`: recompute the hash chain; exit 1 at the first broken row. */
-export async function auditVerify(options: { format?: string }): Promise<void> {
+/**
+ * `gatehouse audit verify [--anchor FILE]`: recompute the hash chain and its MACs (AUDIT_KEY), and
+ * check it against every anchor in FILE and in the database; exit 1 at the first broken row.
+ */
+export async function auditVerify(options: { format?: string; anchor?: string }): Promise<void> {
+  let anchors: AuditAnchor[] = [];
+  if (options.anchor !== undefined) {
+    const text = await readFile(options.anchor, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read the anchor file ${options.anchor}: ${error.code ?? error.message}`, EXIT.usage);
+    });
+    try {
+      anchors = parseAnchors(text, options.anchor);
+    } catch (error) {
+      throw new CliError((error as Error).message, EXIT.failed);
+    }
+  }
   const database = await openDatabase();
   try {
-    const result = await verifyAudit(database.handle.db);
+    const result = await verifyAudit(database.handle.db, { anchors });
     if (options.format === 'json') console.log(JSON.stringify(result));
-    else if (result.ok) console.log(`audit log verified: ${result.rows} rows, chain intact (last hash ${result.lastHash.slice(0, 16)}…)`);
+    else if (result.ok) {
+      const signed = result.keyedFrom === null ? 'no row is signed (AUDIT_KEY was never set)' : result.keyedFrom === 1 ? 'every row signed' : `signed from row ${result.keyedFrom} on (rows before it predate AUDIT_KEY; that row's MAC vouches for them)`;
+      console.log(`audit log verified: ${result.rows} rows, chain intact (last hash ${result.lastHash.slice(0, 16)}…), ${signed}, ${result.anchorsChecked} anchor(s) agree`);
+    }
     if (!result.ok) {
       if (options.format === 'json') throw new CliError('', EXIT.failed);
       throw new CliError(`audit log BROKEN at row ${result.brokenAt}: ${result.reason} (${result.rows} rows before it verified)`, EXIT.failed);
     }
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * `gatehouse audit anchor [--out FILE]`: record the head of the chain (seq, hash, time, MAC) and
+ * print it as one JSON line; --out also appends the line to FILE. Keep that file (or the IT
+ * channel's posts) where the database's users cannot write: it is what `audit verify --anchor`
+ * checks the log against.
+ */
+export async function auditAnchor(options: { out?: string }): Promise<void> {
+  const database = await openDatabase();
+  try {
+    const anchor = await anchorAudit(database.handle.db, { publishedTo: options.out ? `file:${options.out}` : 'cli' });
+    const line = anchorLine(anchor);
+    if (options.out) {
+      await appendFile(options.out, `${line}\n`).catch((error: NodeJS.ErrnoException) => {
+        throw new CliError(`cannot append to ${options.out}: ${error.code ?? error.message} (the anchor is recorded in the database; print it without --out and store it by hand)`, EXIT.failed);
+      });
+    }
+    console.log(line);
   } finally {
     await database.close();
   }

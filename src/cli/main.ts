@@ -4,7 +4,7 @@ import { MigrationError } from '../db/migrate.js';
 import { accessCommand } from './access.js';
 import { tasksDoneCommand, tasksListCommand } from './tasks.js';
 import { driftCommand } from './drift.js';
-import { auditExport, auditVerify } from './audit.js';
+import { auditAnchor, auditExport, auditVerify } from './audit.js';
 import { CliError, EXIT } from './exit.js';
 import { importCommand } from './import.js';
 import { migrate } from './migrate.js';
@@ -119,9 +119,16 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('recompute the hash chain; exit 1 and name the first broken row if any row was altered or removed')
+    .description('recompute the hash chain and its MACs (AUDIT_KEY) and check it against the anchors; exit 1 and name the first broken row if any row was altered or removed, or the log is shorter than an anchor says')
     .option('--format <format>', 'text or json', 'text')
+    .option('--anchor <file>', 'a file of anchors kept outside the database (JSON lines, as audit anchor --out writes them)')
     .action(auditVerify);
+  audit
+    .command('anchor')
+    .description('record the head of the audit chain (seq, hash, time, MAC) and print it as a JSON line, to keep outside the database')
+    .option('--out <file>', 'also append the line to this file')
+    .addHelpText('after', '\nExample, from cron on another machine:\n  gatehouse audit anchor --out /mnt/worm/gatehouse-anchors.jsonl\n  gatehouse audit verify --anchor /mnt/worm/gatehouse-anchors.jsonl')
+    .action(auditAnchor);
   audit
     .command('export')
     .description('evidence for an auditor: per person, each access with its justification, approver, and when it was granted, verified and revoked')

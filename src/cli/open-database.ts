@@ -1,4 +1,5 @@
 import { resolveDatabase } from '../app.js';
+import { setAuditKey } from '../audit/audit-key.js';
 import { loadConfig } from '../config.js';
 import { createDatabase, type DatabaseHandle } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -10,6 +11,8 @@ import { createLogger } from '../log.js';
  */
 export async function openDatabase(): Promise<{ handle: DatabaseHandle; url: string; close(): Promise<void> }> {
   const config = loadConfig();
+  // Commands that record or verify audit rows sign and check them with the same key as serve.
+  setAuditKey(config.auditKey);
   // Logs go to stderr so stdout carries only the command's output (JSON stays parseable).
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const postgres = await resolveDatabase(config, log);

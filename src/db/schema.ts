@@ -52,6 +52,20 @@ export interface AuditLogTable {
   detail: Json;
   prev_hash: string;
   hash: string;
+  /** HMAC-SHA256 of hash under AUDIT_KEY; null for rows written before a key was set. */
+  mac: ColumnType<string | null, string | null | undefined, never>;
+}
+
+/** A head of audit_log published outside the database (migration 0014). */
+export interface AuditAnchorsTable {
+  id: Generated<number>;
+  seq: number;
+  hash: string;
+  row_mac: string | null;
+  at: Timestamp;
+  mac: string | null;
+  /** Where it was published: `cli`, `file:<path>`, `slack:<channel>`. */
+  published_to: string;
 }
 
 export interface RateLimitsTable {
@@ -327,6 +341,7 @@ export interface Database {
   people: PeopleTable;
   person_events: PersonEventsTable;
   audit_log: AuditLogTable;
+  audit_anchors: AuditAnchorsTable;
   rate_limits: RateLimitsTable;
   scim_users: ScimUsersTable;
   scim_groups: ScimGroupsTable;

@@ -43,6 +43,8 @@ export const QUEUES = {
   driftScan: { name: 'drift-scan', retryLimit: 2, retryBackoff: true, retryDelay: 60, expireInSeconds: 3600, notify: true },
   /** Once a minute: leavers' runs that have missed LEAVER_SLA. */
   leaverSla: { name: 'leaver-sla', retryLimit: 0, expireInSeconds: 60, notify: false },
+  /** On AUDIT_ANCHOR_SCHEDULE: the audit chain's head, recorded and posted to the IT channel (retried while Slack is down). */
+  auditAnchor: { name: 'audit-anchor', retryLimit: 5, retryBackoff: true, retryDelay: 60, expireInSeconds: 60, notify: false },
 } as const satisfies Record<string, Queue>;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];

@@ -11,6 +11,7 @@ import { endRequests } from '../requests/service.js';
 import { expireDriftExceptions } from '../drift/decisions.js';
 import { scanSystem } from '../drift/scan.js';
 import { checkLeaverSla } from './leaver-sla.js';
+import { publishAuditAnchor } from './publish-audit-anchor.js';
 import { deliverNotification, type Notification } from './notifications.js';
 import { QUEUES } from './queue.js';
 import { reconcilePerson } from './reconcile-person.js';
@@ -34,6 +35,8 @@ export interface WorkerDeps {
   driftChannel?: string;
   /** system (or '*') → cron or 'off', for drift scans. */
   driftSchedule?: Record<string, string>;
+  /** AUDIT_ANCHOR_SCHEDULE: cron of the audit anchor posted to the IT channel, or 'off' (default daily). */
+  auditAnchorSchedule?: string;
   /** Approval reminders and time-outs for the request sweep. */
   requests?: SweepSettings;
   /** Operation workers in this process; one more is reserved for leavers. */
@@ -100,5 +103,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
   await deps.boss.work(QUEUES.leaverSla.name, polling, async () => {
     const alerted = await checkLeaverSla({ db: deps.db, boss: deps.boss, leaverSlaMs: deps.leaverSlaMs });
     if (alerted > 0) log.warn({ alerted }, 'leavers past LEAVER_SLA reported to the IT channel');
+  });
+
+  // The audit chain's head, published outside the database so a cut or rewritten log is caught.
+  const anchorCron = deps.auditAnchorSchedule ?? '0 6 * * *';
+  if (anchorCron === 'off') await deps.boss.unschedule(QUEUES.auditAnchor.name);
+  else await deps.boss.schedule(QUEUES.auditAnchor.name, anchorCron);
+  await deps.boss.work(QUEUES.auditAnchor.name, polling, async () => {
+    await publishAuditAnchor({ db: deps.db, notifier: deps.notifier, itChannel: deps.itChannel });
   });
 }

@@ -37,7 +37,7 @@ describe('the audit chain', () => {
   });
 
   it('verifies across page boundaries', async () => {
-    expect(await verifyAudit(db, 3)).toMatchObject({ ok: true, rows: 10 });
+    expect(await verifyAudit(db, { pageSize: 3 })).toMatchObject({ ok: true, rows: 10 });
   });
 
   it('reports the first altered row when a row in the middle is edited', async () => {
