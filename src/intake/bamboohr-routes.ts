@@ -7,6 +7,7 @@ import type { Route } from '../http/router.js';
 import { applyPersonChange, lockPeople } from '../people/apply-change.js';
 import type { TimeZoneSettings } from '../policy/index.js';
 import { type FieldError, personRecordSchema, toFieldErrors } from '../people/person-record.js';
+import { findPrototypeKey, PROTOTYPE_KEY_MESSAGE } from '../people/prototype-keys.js';
 import { recordEvent } from '../people/record-event.js';
 import { type BambooFieldMap, bambooBodySchema, isEventBasedPayload, mapBambooEmployee, verifyBambooSignature } from './bamboohr.js';
 
@@ -58,6 +59,11 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
           json = JSON.parse(raw.toString('utf8'));
         } catch (error) {
           sendJson(res, 400, { errors: [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }] });
+          return;
+        }
+        const prototypeKey = findPrototypeKey(json);
+        if (prototypeKey) {
+          sendJson(res, 400, { errors: [{ path: prototypeKey, message: PROTOTYPE_KEY_MESSAGE }] });
           return;
         }
         if (isEventBasedPayload(json)) {

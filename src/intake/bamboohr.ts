@@ -105,7 +105,8 @@ export function mapBambooEmployee(employee: BambooEmployee, map: BambooFieldMap)
   const errors: FieldError[] = [];
   const attributes: Record<string, unknown> = {};
   for (const [ours, theirs] of Object.entries(map)) {
-    if (theirs === '' || !(theirs in employee.fields)) continue;
+    // Own fields only: `in` would also find what employee.fields inherits ("constructor", "toString").
+    if (theirs === '' || !Object.hasOwn(employee.fields, theirs)) continue;
     const value = employee.fields[theirs];
     if (ours.startsWith('attributes.')) attributes[ours.slice('attributes.'.length)] = value;
     else if (ours === 'start_date' || ours === 'end_date') fields[ours] = date(value);

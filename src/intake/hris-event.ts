@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldError, personRecordSchema, toFieldErrors } from '../people/person-record.js';
+import { findPrototypeKey, PROTOTYPE_KEY_MESSAGE } from '../people/prototype-keys.js';
 
 export const HRIS_EVENT_TYPES = ['employee.hired', 'employee.updated', 'employee.terminated'] as const;
 
@@ -32,6 +33,9 @@ export function parseHrisBody(raw: Buffer): ParsedHrisBody {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return { ok: false, errors: [{ path: '(body)', message: 'expected one event object, or {"events":[…]}' }] };
   }
+  // Before any schema sees it: zod drops some of these keys silently and keeps others (issue 27).
+  const prototypeKey = findPrototypeKey(json);
+  if (prototypeKey) return { ok: false, errors: [{ path: prototypeKey, message: PROTOTYPE_KEY_MESSAGE }] };
   if ('events' in json) {
     const events = (json as { events: unknown }).events;
     if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH) {

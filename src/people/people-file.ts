@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { type FieldError, type PersonRecord, personRecordSchema, toFieldErrors } from './person-record.js';
+import { findPrototypeKey, isPrototypeKey, PROTOTYPE_KEY_MESSAGE } from './prototype-keys.js';
 
 /**
  * A people file: CSV whose header row names the webhook's `data` fields (`attributes.<key>` for
@@ -23,13 +24,23 @@ export class PeopleFileError extends Error {
 /** CSV cells are text; these fields are lists when given as `a;b;c` (groups, list attributes). */
 const LIST_SEPARATOR = ';';
 
-function csvRowToObject(row: Record<string, string>): Record<string, unknown> {
+/**
+ * One CSV row as a `data` object. A column named __proto__, constructor or prototype (or
+ * attributes.<one of them>) is an error for the row: assigned by key, `attributes.__proto__`
+ * would replace the attributes object's prototype instead of adding an attribute (issue 27).
+ */
+function csvRowToObject(row: Record<string, string>): { value: Record<string, unknown>; errors: FieldError[] } {
   const out: Record<string, unknown> = {};
   const attributes: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
   for (const [rawKey, rawValue] of Object.entries(row)) {
     const key = rawKey.trim();
     const value = rawValue.trim();
     if (key === '') continue;
+    if (key.split('.').some(isPrototypeKey)) {
+      errors.push({ path: key, message: PROTOTYPE_KEY_MESSAGE });
+      continue;
+    }
     // An empty cell means "not given", which the schema treats as absent.
     if (value === '') continue;
     if (key.startsWith('attributes.')) {
@@ -45,13 +56,13 @@ function csvRowToObject(row: Record<string, string>): Record<string, unknown> {
     }
   }
   if (Object.keys(attributes).length > 0) out.attributes = attributes;
-  return out;
+  return { value: out, errors };
 }
 
 export function parsePeopleText(text: string, format: 'csv' | 'json', name = 'input'): PeopleFile {
   const records: PersonRecord[] = [];
   const errors: PeopleFile['errors'] = [];
-  let rows: { row: number; value: unknown }[];
+  let rows: { row: number; value: unknown; errors: FieldError[] }[];
   if (format === 'json') {
     let parsed: unknown;
     try {
@@ -60,7 +71,10 @@ export function parsePeopleText(text: string, format: 'csv' | 'json', name = 'in
       throw new PeopleFileError(`${name}: not valid JSON (${(error as Error).message})`);
     }
     if (!Array.isArray(parsed)) throw new PeopleFileError(`${name}: expected a JSON array of person objects`);
-    rows = parsed.map((value, i) => ({ row: i, value }));
+    rows = parsed.map((value, i) => {
+      const prototypeKey = findPrototypeKey(value);
+      return { row: i, value, errors: prototypeKey ? [{ path: prototypeKey, message: PROTOTYPE_KEY_MESSAGE }] : [] };
+    });
   } else {
     let parsed: Record<string, string>[];
     try {
@@ -75,9 +89,14 @@ export function parsePeopleText(text: string, format: 'csv' | 'json', name = 'in
       throw new PeopleFileError(`${name}: not valid CSV (${(error as Error).message})`);
     }
     // Line 1 is the header, so the first record is on line 2 (quoted newlines aside).
-    rows = parsed.map((value, i) => ({ row: i + 2, value: csvRowToObject(value) }));
+    rows = parsed.map((value, i) => ({ row: i + 2, ...csvRowToObject(value) }));
   }
-  for (const { row, value } of rows) {
+  for (const { row, value, errors: rowErrors } of rows) {
+    if (rowErrors.length > 0) {
+      // Refused before the schema sees it: zod drops some of these keys silently and keeps others.
+      for (const e of rowErrors) errors.push({ ...e, row });
+      continue;
+    }
     const result = personRecordSchema.safeParse(value);
     if (result.success) records.push(result.data);
     else for (const e of toFieldErrors(result.error)) errors.push({ ...e, row });

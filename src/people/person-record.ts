@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { canonicalTimeZone } from '../policy/calendar-day.js';
+import { isPrototypeKey } from './prototype-keys.js';
 
 /**
  * The canonical person record: the HRIS webhook's `data` object (ARCHITECTURE.md → HRIS webhook).
@@ -82,7 +83,9 @@ export const personRecordSchema = z.object({
     .record(
       z
         .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'attribute names are letters, digits, _ . - (max 64)'),
+        .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'attribute names are letters, digits, _ . - (max 64)')
+        // Policies read attributes by name; these would name the prototype, not an attribute (issue 27).
+        .refine((name) => !name.split('.').some(isPrototypeKey), 'attribute names must not be __proto__, constructor or prototype'),
       attributeValueSchema,
     )
     .refine((a) => Object.keys(a).length <= 200, 'at most 200 custom attributes')
@@ -114,7 +117,8 @@ export function personContent(record: unknown): string {
   const strip = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(strip);
     if (value === null || typeof value !== 'object') return value;
-    const out: Record<string, unknown> = {};
+    // No prototype: `out[key] = …` with a stored key "__proto__" must add a key, not replace it.
+    const out = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value).sort()) {
       const v = strip((value as Record<string, unknown>)[key]);
       if (v === null || v === undefined) continue;

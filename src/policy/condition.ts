@@ -64,12 +64,18 @@ export interface CompiledCondition {
   attributes: Set<string>;
 }
 
+/**
+ * Own properties only: a value inherited from a prototype is not the person's (issue 27: a
+ * polluted Object.prototype.groups put everyone without groups into the attacker's group).
+ */
+const own = (obj: object | undefined, key: string): unknown => (obj !== undefined && obj !== null && Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined);
+
 export function readAttribute(person: PolicyPerson, attribute: string): unknown {
-  if (attribute.startsWith('attributes.')) return person.attributes?.[attribute.slice('attributes.'.length)];
-  if (attribute === 'groups') return person.groups ?? [];
+  if (attribute.startsWith('attributes.')) return own(own(person, 'attributes') as object | undefined, attribute.slice('attributes.'.length));
+  if (attribute === 'groups') return own(person, 'groups') ?? [];
   // The HRIS record defaults status to active; a person file that omits it means the same.
-  if (attribute === 'status') return person.status ?? 'active';
-  return person[attribute];
+  if (attribute === 'status') return own(person, 'status') ?? 'active';
+  return own(person, attribute);
 }
 
 function isPresent(value: unknown): boolean {
@@ -126,6 +132,8 @@ function compileTest(attribute: string, test: AttributeTest, path: Path, errors:
 function checkAttributeName(attribute: string, path: Path, errors: CompileError[]): void {
   if (attribute.startsWith('attributes.')) {
     if (!/^attributes\.[A-Za-z_][A-Za-z0-9_.-]*$/.test(attribute)) errors.push({ path, atKey: true, message: `"${attribute}" is not a valid custom attribute name` });
+    // The intake refuses these as attribute names (src/people/prototype-keys.ts), so no person has them.
+    else if (/^(__proto__|constructor|prototype)$/i.test(attribute.slice('attributes.'.length))) errors.push({ path, atKey: true, message: `"${attribute}" is not a valid custom attribute name: __proto__, constructor and prototype are reserved` });
     return;
   }
   if (!(PERSON_FIELDS as readonly string[]).includes(attribute)) {

@@ -1,4 +1,5 @@
 import { parse } from 'scim2-parse-filter';
+import { findPrototypeKey, isPrototypeKey, PROTOTYPE_KEYS } from '../../people/prototype-keys.js';
 import { compileFilter } from './scim-filter.js';
 import { ScimError } from './scim-error.js';
 
@@ -12,6 +13,23 @@ export interface PatchOperation {
 
 type Obj = Record<string, unknown>;
 
+/**
+ * Refuses a path that names `__proto__`, `constructor` or `prototype` anywhere: as an attribute, a
+ * sub-attribute, after a URN, or inside a filter (issue 27: `__proto__.groups` was walked into
+ * Object.prototype). Quoted filter values are not names and are left alone.
+ */
+export function assertSafePath(path: string, where: string): void {
+  const names = path.replace(/"(?:[^"\\]|\\.)*"/g, '""').split(/[^A-Za-z0-9_$-]+/);
+  const bad = names.find(isPrototypeKey);
+  if (bad) throw new ScimError(400, `${where}: "${bad}" is not an attribute; ${PROTOTYPE_KEYS.join(', ')} cannot appear in a path`, 'invalidPath');
+}
+
+/** Refuses a value that has `__proto__`, `constructor` or `prototype` as a key at any depth. */
+export function assertSafeValue(value: unknown, where: string): void {
+  const bad = findPrototypeKey(value);
+  if (bad) throw new ScimError(400, `${where}: the key "${bad}" is not allowed; ${PROTOTYPE_KEYS.join(', ')} cannot be attribute names`, 'invalidValue');
+}
+
 /** Entra sends "Replace" and "True": ops are case-insensitive and booleans may be strings. */
 export function readPatch(body: unknown): PatchOperation[] {
   const b = body as { schemas?: unknown; Operations?: unknown };
@@ -22,37 +40,51 @@ export function readPatch(body: unknown): PatchOperation[] {
     if (op !== 'add' && op !== 'replace' && op !== 'remove') throw new ScimError(400, `Operations[${i}].op must be add, replace or remove`, 'invalidSyntax');
     if (o.path !== undefined && typeof o.path !== 'string') throw new ScimError(400, `Operations[${i}].path must be a string`, 'invalidPath');
     if (op === 'remove' && !o.path) throw new ScimError(400, `Operations[${i}]: remove needs a path`, 'noTarget');
+    if (o.path) assertSafePath(o.path, `Operations[${i}].path`);
+    assertSafeValue(o.value, `Operations[${i}].value`);
     return { op, path: o.path as string | undefined, value: o.value };
   });
 }
 
 const key = (obj: Obj, name: string) => Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
 
+/** An own property only: a path must never read through to a prototype. */
+const own = (obj: Obj, k: string): unknown => (Object.hasOwn(obj, k) ? obj[k] : undefined);
+
+/** Object.assign for input: copies own keys, never a prototype key (Object.assign would set `__proto__`). */
+function assignOwn(target: Obj, source: unknown): void {
+  if (!source || typeof source !== 'object' || Array.isArray(source)) return;
+  for (const [k, v] of Object.entries(source)) if (!isPrototypeKey(k)) target[k] = v;
+}
+
 /** `urn:…:User:manager.value` → [`urn:…:User`, `manager`, `value`]; `name.givenName` → [`name`, `givenName`]. */
 function segments(path: string): string[] {
   const urn = /^(urn:[a-zA-Z0-9:._-]+?:[A-Z][A-Za-z]*):([A-Za-z$][\w.$-]*)$/.exec(path);
-  if (urn) return [urn[1]!, ...urn[2]!.split('.')];
-  if (path.startsWith('urn:')) return [path];
-  return path.split('.');
+  const parts = urn ? [urn[1]!, ...urn[2]!.split('.')] : path.startsWith('urn:') ? [path] : path.split('.');
+  // Second line of defence behind readPatch: whoever calls applyPatch, no segment is a prototype key.
+  for (const part of parts) if (isPrototypeKey(part)) throw new ScimError(400, `"${part}" cannot appear in a path`, 'invalidPath');
+  return parts;
 }
 
 function setPath(target: Obj, parts: string[], value: unknown, merge: boolean): void {
   let node = target;
   for (const part of parts.slice(0, -1)) {
     const k = key(node, part);
-    if (node[k] === null || typeof node[k] !== 'object' || Array.isArray(node[k])) node[k] = {};
+    const next = own(node, k);
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[k] = {};
     node = node[k] as Obj;
   }
   const last = key(node, parts.at(-1)!);
-  if (merge && Array.isArray(node[last]) && Array.isArray(value)) node[last] = [...(node[last] as unknown[]), ...value];
-  else if (merge && node[last] && typeof node[last] === 'object' && value && typeof value === 'object' && !Array.isArray(value)) node[last] = { ...(node[last] as Obj), ...(value as Obj) };
+  const current = own(node, last);
+  if (merge && Array.isArray(current) && Array.isArray(value)) node[last] = [...(current as unknown[]), ...value];
+  else if (merge && current && typeof current === 'object' && value && typeof value === 'object' && !Array.isArray(value)) node[last] = { ...(current as Obj), ...(value as Obj) };
   else node[last] = value;
 }
 
 function removePath(target: Obj, parts: string[]): void {
   let node: Obj | undefined = target;
   for (const part of parts.slice(0, -1)) {
-    const next: unknown = node?.[key(node, part)];
+    const next: unknown = node ? own(node, key(node, part)) : undefined;
     node = next && typeof next === 'object' ? (next as Obj) : undefined;
   }
   if (node) delete node[key(node, parts.at(-1)!)];
@@ -68,6 +100,7 @@ export function applyPatch(resource: Obj, operations: PatchOperation[], onMember
     if (!op.path) {
       if (op.op === 'remove') throw new ScimError(400, 'remove needs a path', 'noTarget');
       if (!op.value || typeof op.value !== 'object' || Array.isArray(op.value)) throw new ScimError(400, `${op.op} without a path needs an object value`, 'invalidValue');
+      assertSafeValue(op.value, op.op);
       for (const [k, v] of Object.entries(op.value as Obj)) {
         if (k.toLowerCase() === 'members' && onMembers) onMembers({ op: op.op, path: 'members', value: v });
         else if (k.includes('.') && !k.startsWith('urn:')) setPath(out, segments(k), v, false);
@@ -75,6 +108,8 @@ export function applyPatch(resource: Obj, operations: PatchOperation[], onMember
       }
       continue;
     }
+    assertSafePath(op.path, op.op);
+    assertSafeValue(op.value, op.op);
     const filtered = /^([^[]+)\[(.+)\](?:\.(.+))?$/.exec(op.path);
     if (filtered) {
       const [, attr, expression, sub] = filtered as unknown as [string, string, string, string | undefined];
@@ -89,7 +124,7 @@ export function applyPatch(resource: Obj, operations: PatchOperation[], onMember
         continue;
       }
       const k = key(out, attr);
-      const list = Array.isArray(out[k]) ? (out[k] as Obj[]) : [];
+      const list = Array.isArray(own(out, k)) ? (out[k] as Obj[]) : [];
       if (op.op === 'remove') {
         out[k] = sub ? list.map((item) => (matches(item) ? (removePath(item, [sub]), item) : item)) : list.filter((item) => !matches(item));
         continue;
@@ -99,14 +134,14 @@ export function applyPatch(resource: Obj, operations: PatchOperation[], onMember
         if (!matches(item)) continue;
         hit = true;
         if (sub) item[key(item, sub)] = op.value;
-        else Object.assign(item, op.value as Obj);
+        else assignOwn(item, op.value);
       }
       if (!hit) {
         // add to a filtered path that matches nothing creates the element the filter describes.
         const eq = /^\s*(\w+)\s+eq\s+"([^"]*)"\s*$/i.exec(expression);
         const item: Obj = eq ? { [eq[1]!]: eq[2] } : {};
         if (sub) item[sub] = op.value;
-        else Object.assign(item, op.value as Obj);
+        else assignOwn(item, op.value);
         list.push(item);
         out[k] = list;
       }

@@ -12,7 +12,7 @@ import type { TimeZoneSettings } from '../../policy/index.js';
 import { LIST_SCHEMA, resourceTypes, schemas, serviceProviderConfig } from './scim-discovery.js';
 import { ScimError, sendScim, sendScimError } from './scim-error.js';
 import { compileFilter, equalityOn } from './scim-filter.js';
-import { applyPatch, readPatch } from './scim-patch.js';
+import { applyPatch, assertSafeValue, readPatch } from './scim-patch.js';
 import { assertUniqueUserName, findGroup, findUser, type GroupRow, UUID, groupResource, groupResources, setMembers, type SyncOptions, syncPerson, toBoolean, type UserRow, userResource, userResources, validateUser } from './scim-store.js';
 
 export interface ScimDeps {
@@ -48,11 +48,15 @@ function authorized(req: IncomingMessage, token: string): boolean {
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const raw = await readBody(req);
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new ScimError(400, 'the body is not valid JSON', 'invalidSyntax');
   }
+  // Every SCIM body (POST, PUT, PATCH) is later spread, merged or walked by key (issue 27).
+  assertSafeValue(body, 'the body');
+  return body;
 }
 
 function baseUrl(req: IncomingMessage): string {
