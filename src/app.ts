@@ -118,8 +118,9 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     const notifier = createNotifier(log, slack.client);
     const directory = createSlackDirectory(database.db, slack.client);
     if (slack.app) {
-      registerManualTaskActions(slack.app, { db: database.db, boss, adapters, log });
-      registerDriftHandlers(slack.app, { db: database.db, boss, adapters, log });
+      const authz = { rules: { itAdmins: config.itAdmins, systemOwners: config.systemOwners }, directory };
+      registerManualTaskActions(slack.app, { db: database.db, boss, adapters, authz, log });
+      registerDriftHandlers(slack.app, { db: database.db, boss, adapters, authz, log });
       registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel, itAdmins: config.itAdmins, timeZones: config.timeZones });
     }
 

@@ -100,6 +100,28 @@ const rateLimits = z
     return out;
   });
 
+/**
+ * SYSTEM_OWNERS: `github=@github-admins,github=U024BE7LH,okta=@okta-admins`. Who, beside IT_ADMINS,
+ * may decide a system's drift items and mark its manual tasks done. A system named twice gets
+ * every owner listed; `scim=` covers every SCIM app, `scim:figma=` one of them.
+ */
+const systemOwners = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const out: Record<string, string[]> = {};
+    if (raw === undefined || raw.trim() === '') return out;
+    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const match = /^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)?)=(@[a-z0-9][a-z0-9._-]*|[UW][A-Z0-9]{2,})$/.exec(part);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not <system>=<@slack-user-group or Slack user id> (e.g. github=@github-admins,okta=U024BE7LH)` });
+        continue;
+      }
+      (out[match[1]!] ??= []).push(match[2]!);
+    }
+    return out;
+  });
+
 const NOT_A_ZONE = 'is not an IANA time zone; use a name such as Australia/Sydney, America/New_York or UTC';
 
 /** DEFAULT_TIME_ZONE: one IANA zone, in the zone database's spelling. */
@@ -256,7 +278,8 @@ export const envSchema = z.object({
     .string()
     .optional()
     .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean))
-    .describe('Slack user ids and @user-groups who may see anyone\'s history with /access audit'),
+    .describe('Slack user ids and @user-groups who are IT: they may see anyone\'s history with /access audit, decide any drift item and mark any manual task done'),
+  SYSTEM_OWNERS: systemOwners.describe('owners of each system, beside IT_ADMINS, who may decide its drift items and mark its manual tasks done: <system>=<@user-group or user id>, comma-separated, e.g. github=@github-admins,okta=@okta-admins'),
   IT_CHANNEL: z.string().default('it-onboarding').describe('channel for onboarding summaries'),
   DRIFT_CHANNEL: optionalString.describe('channel for drift alerts (default: IT_CHANNEL)'),
   ALLOW_SANDBOX: bool.describe('allow sandboxed adapters when NODE_ENV=production'),
@@ -344,8 +367,10 @@ export interface Config {
   leaverSlaMs: number;
   approvalReminderMs: number;
   approvalTimeoutMs: number;
-  /** Slack user ids and @groups allowed to run /access audit. */
+  /** Slack user ids and @groups who are IT: /access audit, every drift decision and manual task. */
   itAdmins: string[];
+  /** system → Slack user ids and @groups who may decide its drift items and manual tasks (beside IT). */
+  systemOwners: Record<string, string[]>;
   /** system (or '*') → cron, or 'off'. */
   driftSchedule: Record<string, string>;
   /** AUDIT_KEY: signs audit rows and anchors. A secret: never log it. */
@@ -459,6 +484,11 @@ export function loadConfig(
       problems.push({ variable: 'MANUAL_SYSTEMS', message: `${system} has credentials set, so it is provisioned by its connector; unset them or take ${system} out of MANUAL_SYSTEMS` });
     }
   }
+  for (const system of Object.keys(env.SYSTEM_OWNERS)) {
+    if (!(SYSTEM_NAMES as string[]).includes(system.split(':')[0]!)) {
+      problems.push({ variable: 'SYSTEM_OWNERS', message: `unknown system "${system}"; known: ${SYSTEM_NAMES.join(', ')} (scim:<app> for a SCIM app)` });
+    }
+  }
   for (const system of Object.keys(env.RATE_LIMITS)) {
     const family = system.split(':')[0]!;
     if (!(SYSTEM_NAMES as string[]).includes(family) || family === 'manual') {
@@ -500,6 +530,7 @@ export function loadConfig(
     auditKey: env.AUDIT_KEY,
     auditAnchorSchedule: env.AUDIT_ANCHOR_SCHEDULE,
     itAdmins: env.IT_ADMINS,
+    systemOwners: env.SYSTEM_OWNERS,
     rateLimits: env.RATE_LIMITS,
     manualSystems: [...new Set(['manual', ...env.MANUAL_SYSTEMS])].filter((s) => systems[s as SystemName] !== 'disabled'),
     allowSandbox: env.ALLOW_SANDBOX,

@@ -34,8 +34,11 @@ export async function tasksDoneCommand(id: string, options: { by: string }): Pro
   const database = await openDatabase();
   const boss = await startQueue(database.url, createLogger('warn', process.stderr), { schedule: false });
   try {
-    const adapters = createAdapterRegistry(loadConfig(), { sql: database.handle.pool });
-    const task = await completeManualTask({ db: database.handle.db, boss, adapters }, taskId, `cli:${options.by.trim()}`);
+    const config = loadConfig();
+    const adapters = createAdapterRegistry(config, { sql: database.handle.pool });
+    // The operator on the server is allowed (and audited as cli:<who>); no Slack directory here.
+    const authz = { rules: { itAdmins: config.itAdmins, systemOwners: config.systemOwners }, directory: null };
+    const task = await completeManualTask({ db: database.handle.db, boss, adapters, authz }, taskId, `cli:${options.by.trim()}`);
     if (!task.changed) {
       console.log(`task #${task.id} was already ${task.status}${task.doneBy ? ` (by ${task.doneBy})` : ''}; nothing changed`);
       return;

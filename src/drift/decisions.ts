@@ -5,7 +5,9 @@ import type { Db } from '../db/database.js';
 import type { AdapterRegistry } from '../orchestrator/adapter-registry.js';
 import { notify } from '../orchestrator/notifications.js';
 import { reconcileLater } from '../requests/service.js';
-import { revokeThroughOrchestrator } from './scan.js';
+import type { Authorization } from '../orchestrator/authorize-decider.js';
+import { authorizeDriftDecision } from './authorize-drift-decision.js';
+import { leaverOwningAccount, revokeThroughOrchestrator } from './scan.js';
 
 export type DriftDecision = { ok: true; message: string } | { ok: false; message: string };
 
@@ -13,11 +15,13 @@ export type DriftDecision = { ok: true; message: string } | { ok: false; message
  * "Revoke" on a drift item. Access of a known person goes through the orchestrator (recorded as
  * held, then revoked as nothing justifies it, verified, audited); an account nobody in the HRIS
  * owns is suspended through its adapter directly, and read back. Once decided, a second click
- * changes nothing.
+ * changes nothing. Only IT or the system's owners decide, never the person concerned
+ * (authorizeDriftDecision).
  */
-export async function revokeDriftItem(deps: { db: Db; boss: PgBoss; adapters: AdapterRegistry }, itemId: number, actor: string): Promise<DriftDecision> {
-  const item = await deps.db.selectFrom('drift_items').selectAll().where('id', '=', itemId).executeTakeFirst();
-  if (!item) return { ok: false, message: `There is no drift item #${itemId}.` };
+export async function revokeDriftItem(deps: { db: Db; boss: PgBoss; adapters: AdapterRegistry; authz: Authorization }, itemId: number, actor: string): Promise<DriftDecision> {
+  const allowed = await authorizeDriftDecision(deps, { itemId, actor, decision: 'revoke' });
+  if (!allowed.ok) return allowed;
+  const item = allowed.item;
   if (item.status !== 'open') return { ok: false, message: `Drift item #${itemId} is already ${item.status}${item.decided_by ? ` (by ${item.decided_by.replace(/^slack:/, '<@')}${item.decided_by.startsWith('slack:') ? '>' : ''})` : ''}; nothing changed.` };
   if (item.class === 'missing') return { ok: false, message: `Drift item #${itemId} is access Gatehouse grants again by itself; there is nothing to revoke.` };
   const now = new Date();
@@ -54,9 +58,13 @@ export async function revokeDriftItem(deps: { db: Db; boss: PgBoss; adapters: Ad
 /**
  * "Keep as exception": the access stays, with a reason and an optional expiry. For a known person
  * it joins their desired state (so Gatehouse records it as held) until it expires; then their
- * reconcile revokes it like anything else nothing justifies.
+ * reconcile revokes it like anything else nothing justifies. Only IT or the system's owners
+ * decide, never the person concerned (authorizeDriftDecision). A leaver's account is never kept:
+ * an exception could not hide it anyway (see endLapsedExceptions in scan.ts).
  */
-export async function keepDriftItem(deps: { db: Db; boss: PgBoss }, input: { itemId: number; actor: string; reason: string; expiresAt: Date | null }): Promise<DriftDecision> {
+export async function keepDriftItem(deps: { db: Db; boss: PgBoss; authz: Authorization }, input: { itemId: number; actor: string; reason: string; expiresAt: Date | null }): Promise<DriftDecision> {
+  const allowed = await authorizeDriftDecision(deps, { itemId: input.itemId, actor: input.actor, decision: 'keep' });
+  if (!allowed.ok) return allowed;
   const reason = input.reason.trim();
   if (!reason) return { ok: false, message: 'Say why this access may stay (an auditor will read it).' };
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) return { ok: false, message: 'The expiry must be in the future.' };
@@ -64,6 +72,8 @@ export async function keepDriftItem(deps: { db: Db; boss: PgBoss }, input: { ite
     const item = await trx.selectFrom('drift_items').selectAll().where('id', '=', input.itemId).forUpdate().executeTakeFirst();
     if (!item) return { ok: false, message: `There is no drift item #${input.itemId}.` };
     if (item.status !== 'open') return { ok: false, message: `Drift item #${input.itemId} is already ${item.status}; nothing changed.` };
+    const leaver = item.class === 'orphan' ? await leaverOwningAccount(trx as unknown as Db, item) : null;
+    if (leaver) return { ok: false, message: `This account is ${leaver}'s, who has left: a leaver's account cannot be kept as an exception. Revoke it, or re-hire them in the HRIS.` };
     const now = new Date();
     const exception = await trx
       .insertInto('drift_exceptions')

@@ -147,6 +147,7 @@ export async function scanSystem(deps: DriftDeps, system: string): Promise<ScanR
   const readMs = performance.now() - readStarted;
   const compareStarted = performance.now();
   const busy = await changingSince(deps.db, system, readFrom);
+  await endLapsedExceptions(deps.db, { system, scanId, now });
   const found = await classify(deps.db, { system, scanId, managed, now, accountsScanned: Boolean(adapter.listAccounts), busy });
   const items: DriftItem[] = [];
   await deps.db.transaction().execute(async (trx) => {
@@ -230,6 +231,73 @@ async function changingSince(db: Db, system: string, readFrom: Date): Promise<Bu
     select distinct person_id, split_part(entitlement, '#', 1) as resource from operations
      where system = ${system} and (state in ('pending', 'running', 'manual') or finished_at >= ${readFrom})`.execute(db);
   return rows;
+}
+
+/**
+ * The terminated person an account belongs to, if any: the person Gatehouse linked it to, or
+ * whose email or employee id the system shows on it. Such an account is a leaver's, not one
+ * "nobody owns", so Keep must not turn it into an exception.
+ */
+export async function leaverOwningAccount(db: Db, account: { system: string; account_id: string; email: string | null }): Promise<string | null> {
+  const { rows } = await sql<{ email: string }>`
+    select p.email from people p
+     where p.status = 'terminated'
+       and (exists (select 1 from accounts a where a.person_id = p.id and a.system = ${account.system} and a.external_id = ${account.account_id})
+            or (${account.email}::text is not null and lower(p.email) = lower(${account.email}::text))
+            or exists (select 1 from drift_accounts d join drift_scans s on s.id = d.scan_id
+                        where s.system = ${account.system} and d.account_id = ${account.account_id} and d.employee_id is not null and d.employee_id = p.employee_id))
+     order by p.email limit 1`.execute(db);
+  return rows[0]?.email ?? null;
+}
+
+/**
+ * Exceptions stop hiding what they no longer describe (issue 27). Keep accepts one account or one
+ * access as it was when someone looked at it; these end it (ended_at, audited
+ * `drift.exception_ended`), so this scan judges the account afresh:
+ * - an exception of a person who has left: a leaver has no access, kept or not;
+ * - an orphan exception ("Keep" on an account nobody owns) once the account belongs to a person
+ *   who has left (linked, or their email or employee id on it: a leaver's account that someone
+ *   enabled again), or once the account is seen suspended: what was kept was an active account,
+ *   and enabling it again is a new event someone must decide on. (A suspension and re-enabling
+ *   both between two scans is not seen; the leaver rule still catches a leaver's account.)
+ */
+async function endLapsedExceptions(db: Db, input: { system: string; scanId: number; now: Date }): Promise<void> {
+  const { system, scanId, now } = input;
+  const account = `${system}:account`;
+  await db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ id: number; entitlement: string; account_id: string; subject: string | null; why: string }>`
+      with leaver_of as (
+        select d.account_id, min(p.email) as email
+          from drift_accounts d
+          join people p on p.status = 'terminated'
+           and (exists (select 1 from accounts a where a.person_id = p.id and a.system = ${system} and a.external_id = d.account_id)
+                or (d.email is not null and lower(p.email) = d.email)
+                or (d.employee_id is not null and p.employee_id = d.employee_id))
+         where d.scan_id = ${scanId}
+         group by d.account_id
+      ),
+      lapsed as (
+        select x.id, p.email as subject, 'kept for ' || p.email || ', who has left' as why
+          from drift_exceptions x join people p on p.id = x.person_id
+         where x.system = ${system} and x.ended_at is null and p.status = 'terminated'
+        union all
+        select x.id, coalesce(d.email, d.account_id),
+               case when l.email is not null then 'the account is ' || l.email || '''s, who has left'
+                    else 'the account was suspended; the exception kept it while it was active' end
+          from drift_exceptions x
+          join drift_accounts d on d.scan_id = ${scanId} and d.account_id = x.account_id
+          left join leaver_of l on l.account_id = d.account_id
+         where x.system = ${system} and x.ended_at is null and x.person_id is null and x.entitlement = ${account}
+           and (d.status = 'suspended' or l.email is not null)
+      )
+      update drift_exceptions x set ended_at = ${now}
+        from (select distinct on (id) * from lapsed order by id) l
+       where x.id = l.id
+      returning x.id, x.entitlement, x.account_id, l.subject, l.why`.execute(trx);
+    for (const r of rows) {
+      await appendAudit(trx, { actor: 'system', action: 'drift.exception_ended', subject: r.subject ?? r.account_id, entitlement: r.entitlement, reason: `exception:${r.id}`, result: r.why, detail: { system, scanId, accountId: r.account_id } });
+    }
+  });
 }
 
 interface Found {

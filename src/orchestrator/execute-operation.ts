@@ -16,7 +16,7 @@ import { notify } from './notifications.js';
 import { QUEUES } from './queue.js';
 import { adapterPerson } from './reconcile-person.js';
 import { compensate, releaseDependents, runPriority, settleRun } from './run-state.js';
-import type { TokenBucket } from './token-bucket.js';
+import { LEAVER_RESERVE_TOKENS, type TokenBucket } from './token-bucket.js';
 
 export interface ExecuteDeps {
   db: Db;
@@ -51,6 +51,15 @@ class AccountNotReady extends AdapterError {}
 export const VERIFY_SCHEDULE_MS = [1_000, 5_000, 30_000, 120_000] as const;
 export const DEFAULT_BACKOFF = { baseMs: 1_000, capMs: 120_000 } as const;
 export const AUTH_PAUSE_MS = 5 * 60_000;
+/**
+ * A leaver's operation waits in a worker for a token at most this long; one due later is
+ * re-queued to come back LEAVER_RETURN_EARLY_MS (the workers' polling interval) before it, so a
+ * leaver with many grants on one slow system (Slack's 20/min) does not hold every leavers'
+ * worker while the next system's revoke waits for one. Ordinary work cannot take the reserved
+ * token it comes back for (token-bucket.ts), so the leaver loses nothing by being away.
+ */
+export const LEAVER_TOKEN_WAIT_MS = 2_000;
+export const LEAVER_RETURN_EARLY_MS = 1_000;
 
 type Operation = Selectable<OperationsTable>;
 
@@ -157,10 +166,14 @@ export async function executeOperation(deps: ExecuteDeps, operationId: number): 
     configured.add(op.system);
   }
   // Leavers' operations may use the last token in the bucket; everything else leaves one for them.
-  const token = await deps.bucket.take(op.system, { maxWaitMs: deps.maxTokenWaitMs ?? 5_000, reserve: reason === 'leaver' ? 0 : 1 });
+  const leaver = reason === 'leaver';
+  const maxTokenWaitMs = deps.maxTokenWaitMs ?? 5_000;
+  const token = await deps.bucket.take(op.system, { maxWaitMs: leaver ? Math.min(maxTokenWaitMs, LEAVER_TOKEN_WAIT_MS) : maxTokenWaitMs, reserve: leaver ? 0 : LEAVER_RESERVE_TOKENS });
   if (!token.granted) {
-    // Come back when a token will be there, rather than hold a worker.
-    await later(new Date(Date.now() + token.waitMs));
+    // Come back when a token will be there, rather than hold a worker. A leaver's operation comes
+    // back a poll early and waits out the rest in a worker, so that it is in line when its token
+    // comes; the leavers' workers are kept free for the leaver's other systems meanwhile.
+    await later(new Date(Date.now() + (leaver ? Math.max(0, token.waitMs - LEAVER_RETURN_EARLY_MS) : token.waitMs)));
     return;
   }
   // Claim it: of two deliveries of the same operation, one runs. A claim older than the claim

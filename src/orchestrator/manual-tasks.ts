@@ -4,7 +4,9 @@ import type { PgBoss } from 'pg-boss';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../db/database.js';
 import type { OperationsTable } from '../db/schema.js';
+import { systemOf } from '../plan/operation-graph.js';
 import type { AdapterRegistry } from './adapter-registry.js';
+import { type Authorization, authorizeDecider } from './authorize-decider.js';
 import { notify } from './notifications.js';
 import { releaseDependents, settleRun } from './run-state.js';
 
@@ -61,11 +63,37 @@ export class TaskNotFoundError extends Error {
   }
 }
 
+/** The clicker may not mark this task done; nothing changed, and the refusal is audited. */
+export class TaskRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TaskRefusedError';
+  }
+}
+
 /**
  * Someone did the task: its operation is verified ("verify means someone confirmed it"), the grant
  * recorded, the audit log says who, and what waited for it runs. A second click changes nothing.
+ *
+ * Only IT (IT_ADMINS) or the owners of the task's system (SYSTEM_OWNERS; tasks have no assignee
+ * of their own) may say so, and never the person the task is about: "Done" on a leaver's revoke
+ * closes it for good, so whoever could click it could keep the access. A refusal throws
+ * TaskRefusedError after auditing `manual_task.done_refused`. The CLI runs on the server and is
+ * allowed (authorizeDecider).
  */
-export async function completeManualTask(deps: TaskDeps, taskId: number, actor: string): Promise<CompletedTask> {
+export async function completeManualTask(deps: TaskDeps & { authz: Authorization }, taskId: number, actor: string): Promise<CompletedTask> {
+  const subject = await deps.db
+    .selectFrom('manual_tasks')
+    .innerJoin('people', 'people.id', 'manual_tasks.person_id')
+    .select(['manual_tasks.id', 'manual_tasks.entitlement', 'manual_tasks.kind', 'people.email', 'people.slack_user_id'])
+    .where('manual_tasks.id', '=', taskId)
+    .executeTakeFirst();
+  if (!subject) throw new TaskNotFoundError(taskId);
+  const verdict = await authorizeDecider(deps.authz, { actor, system: systemOf(subject.entitlement), concerned: { emails: [subject.email], slackIds: [subject.slack_user_id] } });
+  if (!verdict.ok) {
+    await appendAudit(deps.db, { actor, action: 'manual_task.done_refused', subject: subject.email, entitlement: subject.entitlement, reason: `task:${subject.id}`, result: verdict.message, detail: { taskId: subject.id, kind: subject.kind } });
+    throw new TaskRefusedError(verdict.message);
+  }
   return transact(deps.db, async (trx) => {
     const done = await trx.updateTable('manual_tasks').set({ status: 'done', done_at: new Date(), done_by: actor }).where('id', '=', taskId).where('status', '=', 'open').returningAll().executeTakeFirst();
     const task = done ?? (await trx.selectFrom('manual_tasks').selectAll().where('id', '=', taskId).executeTakeFirst());

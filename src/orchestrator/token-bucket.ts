@@ -4,8 +4,32 @@ import type { Db } from '../db/database.js';
 export interface RateLimit {
   /** Sustained rate the vendor allows this tenant. */
   requestsPerMinute: number;
-  /** How many calls may go out at once after an idle spell; defaults to one second's worth (at least 1). */
+  /**
+   * How many calls may go out at once after an idle spell; defaults to one second's worth. The
+   * bucket holds at least 1 + LEAVER_RESERVE_TOKENS whatever this says (see bucketCapacity).
+   */
   burst?: number;
+}
+
+/** Tokens an ordinary operation leaves in its system's bucket, for leavers' operations alone. */
+export const LEAVER_RESERVE_TOKENS = 1;
+
+/**
+ * Leavers outrank everything (ARCHITECTURE.md), on every system. A bucket of one second's worth
+ * is under two tokens for Slack (20/min), a SCIM app (60/min), GitHub (80/min) and Salesforce
+ * (69/min): a reserve of one token there would leave ordinary work nothing (tryTake caps it at
+ * capacity − 1, which is none), and a leaver's revoke would draw lots with the backlog for every
+ * token. So every bucket holds at least one token ordinary work may take plus the leavers' one.
+ *
+ * This keeps within the vendor's limit: the refill stays requestsPerMinute, and every call,
+ * ordinary or a leaver's, spends a token from that one refill, so the sustained rate is the
+ * vendor's whatever the capacity. Ordinary work never takes the reserved token, so on its own it
+ * bursts exactly as before (one call on these systems; capacity − 1 on the others, which are
+ * unchanged); the only addition is that a leaver's call may go out right after an ordinary one
+ * (a burst of one call more, only when a leaver comes), instead of waiting behind the backlog.
+ */
+export function bucketCapacity(limit: RateLimit): number {
+  return Math.max(1 + LEAVER_RESERVE_TOKENS, limit.burst ?? limit.requestsPerMinute / 60);
 }
 
 export type TakeResult = { granted: true } | { granted: false; waitMs: number; reason: 'empty' | 'paused' };
@@ -25,7 +49,7 @@ export class TokenBucket {
   /** Creates or re-sizes a system's bucket (keeps its current tokens and any pause). */
   async configure(system: string, limit: RateLimit): Promise<void> {
     const refill = limit.requestsPerMinute / 60;
-    const capacity = Math.max(1, limit.burst ?? refill);
+    const capacity = bucketCapacity(limit);
     await this.#db
       .insertInto('rate_limits')
       .values({ system, capacity, refill_per_second: refill, tokens: capacity })
@@ -42,7 +66,7 @@ export class TokenBucket {
   /** Creates a bucket for a system that has none (a sandboxed SCIM app made on first use); leaves an existing one alone. */
   async ensure(system: string, limit: RateLimit): Promise<void> {
     const refill = limit.requestsPerMinute / 60;
-    const capacity = Math.max(1, limit.burst ?? refill);
+    const capacity = bucketCapacity(limit);
     await this.#db
       .insertInto('rate_limits')
       .values({ system, capacity, refill_per_second: refill, tokens: capacity })
@@ -52,8 +76,9 @@ export class TokenBucket {
 
   /**
    * Takes one token if the bucket has one; otherwise says how long until it will. `reserve`
-   * tokens are left for priority work: an ordinary operation takes only when more than that is
-   * in the bucket, so a leaver's operation (reserve 0) gets the next token under a backlog.
+   * tokens are left for priority work: an ordinary operation (LEAVER_RESERVE_TOKENS) takes only
+   * when more than that is in the bucket, so a leaver's operation (reserve 0) gets the next token
+   * under a backlog. A reserve is capped at capacity − 1, so ordinary work is never shut out.
    */
   async tryTake(system: string, reserve = 0): Promise<TakeResult> {
     const taken = await sql<{ tokens: number }>`

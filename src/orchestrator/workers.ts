@@ -39,15 +39,15 @@ export interface WorkerDeps {
   auditAnchorSchedule?: string;
   /** Approval reminders and time-outs for the request sweep. */
   requests?: SweepSettings;
-  /** Operation workers in this process; one more is reserved for leavers. */
+  /** General operation workers in this process (each takes batches of 5); leavers also have their own, one per system. */
   concurrency?: number;
   /** Tuning for tests and benchmarks (verification schedule, backoff, pauses). */
   execute?: Partial<Omit<ExecuteDeps, 'db' | 'boss' | 'adapters' | 'bucket'>>;
 }
 
 /**
- * The queue workers of a `serve` process. Leavers' operations (priority 100) also have a worker
- * of their own that takes nothing else, so a backlog of hires never delays a revocation.
+ * The queue workers of a `serve` process. Leavers' operations (priority 100) also have workers
+ * of their own that take nothing else, so a backlog of hires never delays a revocation.
  */
 export async function startWorkers(deps: WorkerDeps): Promise<void> {
   const log = deps.log.child({ component: 'orchestrator' });
@@ -69,7 +69,14 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
     await Promise.all(jobs.map((job) => executeOperation(executeDeps, job.data.operationId)));
   };
   await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: deps.concurrency ?? 4, batchSize: 5, priority: true, ...polling }, execute);
-  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: 2, priority: true, minPriority: 100, ...polling }, execute);
+  // The general workers may all be waiting for tokens on behalf of hires, so leavers have workers
+  // of their own: one per system (and one for SCIM apps made on first use). A leaver's operations
+  // wait for their systems' reserved tokens side by side, so its revoke on one system never queues
+  // behind its wait on another while the backlog there takes the tokens (issue 17). Two were not
+  // enough: each system's account is suspended after its grants, so a termination has a revoke
+  // waiting for a refill on nearly every system at once.
+  const leaverWorkers = deps.adapters.systems().length + 1;
+  await deps.boss.work<{ operationId: number }>(QUEUES.operation.name, { localConcurrency: leaverWorkers, priority: true, minPriority: 100, ...polling }, execute);
 
   // Messages for the IT channel: a failed post is retried by pg-boss (Slack down is not lost work).
   // One message per job, so a message Slack refuses is retried alone, and never re-posts others.

@@ -1,9 +1,11 @@
 import type { App } from '@slack/bolt';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.js';
+import { authorizeDriftDecision } from '../drift/authorize-drift-decision.js';
 import { keepDriftItem, revokeDriftItem } from '../drift/decisions.js';
 import type { Logger } from '../log.js';
 import type { AdapterRegistry } from '../orchestrator/adapter-registry.js';
+import type { Authorization } from '../orchestrator/authorize-decider.js';
 import { notify } from '../orchestrator/notifications.js';
 import { parseDuration } from '../requests/command.js';
 import { DRIFT_ACTION, DRIFT_VIEW, keepExceptionModal } from './messages/drift.js';
@@ -17,9 +19,10 @@ function idFrom(action: unknown): number {
 /**
  * The drift alert's buttons: Revoke (through the orchestrator, or the adapter for an account
  * nobody owns) and Keep as exception (a modal for the reason and an optional expiry). The rules
- * are in src/drift/decisions.ts; this turns clicks into those calls and refreshes the alert.
+ * are in src/drift/decisions.ts (who may decide: authorize-drift-decision.ts); this turns clicks
+ * into those calls, tells a refused clicker alone (ephemeral), and refreshes the alert.
  */
-export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; adapters: AdapterRegistry; log: Logger }): void {
+export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; adapters: AdapterRegistry; authz: Authorization; log: Logger }): void {
   const refresh = () => deps.db.transaction().execute((trx) => notify(trx as unknown as Db, deps.boss, { type: 'drift-alert', scanId: 0 }));
 
   app.action(DRIFT_ACTION.revoke, async ({ ack, body, action, respond }) => {
@@ -35,11 +38,13 @@ export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; ad
     }
   });
 
-  app.action(DRIFT_ACTION.keep, async ({ ack, body, action, client }) => {
+  app.action(DRIFT_ACTION.keep, async ({ ack, body, action, client, respond }) => {
     await ack();
     const itemId = idFrom(action);
-    const item = await deps.db.selectFrom('drift_items').select(['entitlement', 'email', 'account_id']).where('id', '=', itemId).executeTakeFirst();
-    if (!item) return;
+    // Asked here too, so nobody fills in a modal only to be refused; the submission asks again.
+    const allowed = await authorizeDriftDecision(deps, { itemId, actor: `slack:${body.user.id}`, decision: 'keep' });
+    if (!allowed.ok) return void (await respond({ response_type: 'ephemeral', replace_original: false, text: allowed.message }));
+    const item = allowed.item;
     await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: keepExceptionModal(itemId, { entitlement: item.entitlement, who: item.email ?? item.account_id }) as never });
   });
 

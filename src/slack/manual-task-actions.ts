@@ -1,17 +1,19 @@
 import type { App } from '@slack/bolt';
 import type { Logger } from '../log.js';
-import { completeManualTask, TaskNotFoundError } from '../orchestrator/manual-tasks.js';
+import { completeManualTask, TaskNotFoundError, TaskRefusedError } from '../orchestrator/manual-tasks.js';
+import type { Authorization } from '../orchestrator/authorize-decider.js';
 import type { Db } from '../db/database.js';
 import type { PgBoss } from 'pg-boss';
 import type { AdapterRegistry } from '../orchestrator/adapter-registry.js';
 import { MANUAL_TASK_DONE, manualTaskDoneMessage } from './messages/orchestrator.js';
 
 /**
- * The Done button of a manual task: whoever clicks it confirms the work, the task's operation is
- * verified in their name, and the message is replaced by who did it. The logic is
- * completeManualTask's; this only turns the click into that call (Slack is an edge).
+ * The Done button of a manual task: IT or the system's owners confirm the work, the task's
+ * operation is verified in their name, and the message is replaced by who did it; anyone else is
+ * told alone (ephemeral) that they may not. The logic is completeManualTask's; this only turns the
+ * click into that call (Slack is an edge).
  */
-export function registerManualTaskActions(app: App, deps: { db: Db; boss: PgBoss; adapters: Pick<AdapterRegistry, 'manualSystems'>; log: Logger }): void {
+export function registerManualTaskActions(app: App, deps: { db: Db; boss: PgBoss; adapters: Pick<AdapterRegistry, 'manualSystems'>; authz: Authorization; log: Logger }): void {
   app.action(MANUAL_TASK_DONE, async ({ ack, body, action, client, respond }) => {
     await ack();
     const value = 'value' in action ? action.value : undefined;
@@ -33,7 +35,7 @@ export function registerManualTaskActions(app: App, deps: { db: Db; boss: PgBoss
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Block Kit built by our pure builder
       if (channel && ts) await client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as any });
     } catch (error) {
-      if (error instanceof TaskNotFoundError) {
+      if (error instanceof TaskNotFoundError || error instanceof TaskRefusedError) {
         await respond({ response_type: 'ephemeral', replace_original: false, text: error.message });
         return;
       }

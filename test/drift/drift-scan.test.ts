@@ -36,7 +36,7 @@ describe('drift detection', () => {
     writeFileSync(join(policies, 'secrets.yaml'), 'name: secrets\ndescription: Security only.\nowner: "@sec"\nwhen: { department: Security }\ndrift: revoke\ngrants:\n  - github:repo:acme/secrets#read\n');
     url = (await createTestDatabase()).url;
     gatehouse = await startGatehouse(
-      loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: HRIS, SLACK_SIGNING_SECRET: SLACK, SLACK_BOT_TOKEN: 'xoxb-gatehouse', POLICIES_DIR: policies, SYSTEMS: 'github', DRIFT_CHANNEL: 'it-drift', DRIFT_SCHEDULE: 'off' }),
+      loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: HRIS, SLACK_SIGNING_SECRET: SLACK, SLACK_BOT_TOKEN: 'xoxb-gatehouse', POLICIES_DIR: policies, SYSTEMS: 'github', DRIFT_CHANNEL: 'it-drift', DRIFT_SCHEDULE: 'off', IT_ADMINS: 'U0IT' }),
       createLogger('silent'),
       { workers: { execute: { verifySchedule: [100] } } },
     );

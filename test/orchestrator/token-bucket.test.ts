@@ -43,13 +43,34 @@ describe('Postgres token bucket', () => {
   });
 
   it('take() waits for a token within its budget, and reports the remaining wait beyond it', async () => {
+    // Ordinary takes (reserve 1), as every operation but a leaver's: one at once, then one per refill.
     await bucket.configure('jira', { requestsPerMinute: 600, burst: 1 }); // one per 100 ms
-    expect(await bucket.take('jira', { maxWaitMs: 1000 })).toEqual({ granted: true });
-    expect(await bucket.take('jira', { maxWaitMs: 1000 })).toEqual({ granted: true });
+    expect(await bucket.take('jira', { maxWaitMs: 1000, reserve: 1 })).toEqual({ granted: true });
+    expect(await bucket.take('jira', { maxWaitMs: 1000, reserve: 1 })).toEqual({ granted: true });
     await bucket.configure('slow', { requestsPerMinute: 1, burst: 1 });
-    expect(await bucket.take('slow', { maxWaitMs: 10 })).toEqual({ granted: true });
-    const late = await bucket.take('slow', { maxWaitMs: 10 });
+    expect(await bucket.take('slow', { maxWaitMs: 10, reserve: 1 })).toEqual({ granted: true });
+    const late = await bucket.take('slow', { maxWaitMs: 10, reserve: 1 });
     expect(late.granted).toBe(false);
+  });
+
+  // Issue 17, "Leavers go first on every system": one second's worth of Slack's 20/min, of a SCIM
+  // app's 60/min and of GitHub's 80/min is under two tokens, and the reserve used to come to nothing there.
+  it.each([
+    ['slack-20', 20, 3_000],
+    ['scim:app-60', 60, 1_000],
+    ['github-80', 80, 750],
+  ])('keeps the leavers\' token on %s at %i/min, whose second\'s worth is under two tokens', async (system, requestsPerMinute, refillMs) => {
+    await bucket.configure(system, { requestsPerMinute });
+    // Ordinary work bursts one call, as before, and then goes on at the vendor's rate.
+    expect(await bucket.tryTake(system, 1)).toEqual({ granted: true });
+    const ordinary = await bucket.tryTake(system, 1);
+    expect(ordinary).toMatchObject({ granted: false, reason: 'empty' });
+    if (!ordinary.granted) expect(ordinary.waitMs).toBeGreaterThan(refillMs * 0.9);
+    expect(ordinary.granted || ordinary.waitMs <= refillMs).toBe(true);
+    // The leaver's operation behind that backlog takes at once.
+    expect(await bucket.tryTake(system, 0)).toEqual({ granted: true });
+    // And that was the only extra call: the next, a leaver's too, waits for the refill.
+    expect(await bucket.tryTake(system, 0)).toMatchObject({ granted: false, reason: 'empty' });
   });
 
   it('keeps a reserved token for leavers, and tells an ordinary taker how long until it may take (not to spin)', async () => {

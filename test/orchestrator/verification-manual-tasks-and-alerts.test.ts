@@ -40,7 +40,7 @@ describe('orchestrator: verification, asynchronous writes, credentials, manual t
     writeFileSync(join(policies, 'support.yaml'), ['name: support', 'description: Support.', 'owner: "@support-leads"', 'when: { department: Support }', 'grants:', '  - jira:group:support-team', ''].join('\n'));
     const database = await createTestDatabase();
     gatehouse = await startGatehouse(
-      loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: SECRET, POLICIES_DIR: policies, SYSTEMS: 'jira,manual', SLACK_SIGNING_SECRET: SLACK_SECRET, SLACK_BOT_TOKEN: 'xoxb-test' }),
+      loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', HRIS_WEBHOOK_SECRET: SECRET, POLICIES_DIR: policies, SYSTEMS: 'jira,manual', SLACK_SIGNING_SECRET: SLACK_SECRET, SLACK_BOT_TOKEN: 'xoxb-test', IT_ADMINS: 'U0HELPDESK' }),
       createLogger((process.env.TEST_LOG as 'debug') ?? 'silent'),
       {
         adapters: (registry) => withScripted(registry, 'jira', script),
@@ -184,6 +184,9 @@ describe('orchestrator: verification, asynchronous writes, credentials, manual t
     const slack = nock('https://slack.com')
       .post('/api/auth.test')
       .reply(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'gatehouse', team_id: 'T0ACME', user_id: 'U0GATEHOUSE', bot_id: 'B0GATEHOUSE', is_enterprise_install: false })
+      // Issue 27: Done asks who the clicker is (users.info) before it lets IT_ADMINS through.
+      .post('/api/users.info', (body) => body.user === 'U0HELPDESK')
+      .reply(200, { ok: true, user: { id: 'U0HELPDESK', name: 'helpdesk', profile: { email: 'helpdesk@company.com' } } })
       .post('/api/chat.update', (body) => body.channel === 'C0IT' && body.ts === '1700000000.000100' && String(body.text).includes(`Manual task #${task.id} done by <@U0HELPDESK>`))
       .reply(200, { ok: true, channel: 'C0IT', ts: '1700000000.000100', text: 'updated' });
     nock.enableNetConnect('127.0.0.1');
@@ -213,7 +216,7 @@ describe('orchestrator: verification, asynchronous writes, credentials, manual t
     expect(audit).toHaveLength(1);
     expect(audit[0]!.actor).toBe('slack:U0HELPDESK');
     // A second click changes nothing.
-    const again = await completeManualTask({ db: db(), boss: gatehouse.boss, adapters: gatehouse.adapters }, task.id, 'cli');
+    const again = await completeManualTask({ db: db(), boss: gatehouse.boss, adapters: gatehouse.adapters, authz: { rules: { itAdmins: [], systemOwners: {} }, directory: null } }, task.id, 'cli');
     expect(again).toMatchObject({ changed: false, status: 'done', doneBy: 'slack:U0HELPDESK' });
     expect(await db().selectFrom('runs').select('summary').where('id', '=', manual.run_id).executeTakeFirstOrThrow()).toMatchObject({ summary: expect.objectContaining({ manualPending: [] }) });
   });
