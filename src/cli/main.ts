@@ -28,6 +28,9 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply database migrations (serve also applies them at start)')
     .option('--down', 'roll back the most recent migration instead')
+    .option('--print-roles', 'print the SQL that makes the owner role (runs migrations) and the app role (runs serve; cannot alter or disable the audit log\'s triggers), for a superuser to run; see README → Security')
+    .option('--owner-role <name>', 'with --print-roles: the role that owns the tables', 'gatehouse_owner')
+    .option('--app-role <name>', 'with --print-roles: the role serve connects as', 'gatehouse_app')
     .action(migrate);
 
   const policy = program.command('policy').description('policies as code: check them, print their schema, measure a change');

@@ -2,9 +2,20 @@ import { resolveDatabase } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createDatabase } from '../db/database.js';
 import { migrateDown, migrateToLatest } from '../db/migrate.js';
+import { databaseRolesSql } from '../db/roles-sql.js';
+import { CliError, EXIT } from './exit.js';
 import { createLogger } from '../log.js';
 
-export async function migrate(options: { down?: boolean }): Promise<void> {
+export async function migrate(options: { down?: boolean; printRoles?: boolean; ownerRole: string; appRole: string }): Promise<void> {
+  if (options.printRoles) {
+    // Only prints: creating roles needs a superuser, which Gatehouse itself never connects as.
+    try {
+      process.stdout.write(databaseRolesSql({ ownerRole: options.ownerRole, appRole: options.appRole }));
+    } catch (error) {
+      throw new CliError((error as Error).message, EXIT.usage);
+    }
+    return;
+  }
   const config = loadConfig();
   // Logs go to stderr so stdout carries only the command's result.
   const log = createLogger(config.logLevel, process.stderr);

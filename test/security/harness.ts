@@ -15,6 +15,7 @@ export const SECRETS = {
   SLACK_BOT_TOKEN: 'xoxb-SECURITY-1111-2222-bottoken',
   SCIM_TOKEN: 'scim_SECURITY_bearer_token_42',
   BAMBOOHR_WEBHOOK_SECRET: 'bamboo_SECURITY_private_key',
+  AUDIT_KEY: 'auditkey_SECURITY_0123456789abcdef0123456789',
 } as const;
 
 /**
