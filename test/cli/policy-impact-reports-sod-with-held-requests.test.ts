@@ -27,7 +27,7 @@ describe('gatehouse policy impact --requests', () => {
     const db = database.handle.db;
     const people = join(mkdtempSync(join(tmpdir(), 'gh-impact-people-')), 'people.json');
     writeFileSync(people, JSON.stringify([{ employee_id: 'emp_1', email: 'Sam@company.com', department: 'Sales' }, { employee_id: 'emp_2', email: 'kim@company.com', department: 'Sales' }]));
-    const sam = await db.insertInto('people').values({ employee_id: 'emp_1', email: 'sam@company.com', status: 'active', data: JSON.stringify({ employee_id: 'emp_1', email: 'sam@company.com', department: 'Sales' }) as never }).returning('id').executeTakeFirstOrThrow();
+    const sam = await db.insertInto('people').values({ employee_id: 'emp_1', email: 'sam@company.com', status: 'active', updated_at: new Date(), data: JSON.stringify({ employee_id: 'emp_1', email: 'sam@company.com', department: 'Sales' }) as never }).returning('id').executeTakeFirstOrThrow();
     const request = await db
       .insertInto('access_requests')
       .values({ person_id: sam.id, requester_slack_id: 'U0SAM', entitlement: QUOTES, policy: 'sales', description: null, duration_ms: null, justification: null, state: 'active', steps: '[]', auto_approved: false, created_at: new Date(), step_started_at: new Date() })
