@@ -191,7 +191,9 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       }),
     );
 
-    router.add(...createScimRoutes({ db: database.db, boss, token: config.scimToken, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
+    // Set once the server listens (PORT=0 picks the port then); no request arrives before that.
+    let listeningUrl = '';
+    router.add(...createScimRoutes({ db: database.db, boss, token: config.scimToken, publicUrl: () => config.publicUrl ?? listeningUrl, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
 
     const server: Server = createHttpServer(router, log);
     const address = await listen(server, config.port, config.host);
@@ -205,7 +207,8 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     const live = SYSTEM_NAMES.filter((s) => config.systems[s] === 'live');
     const sandboxed = SYSTEM_NAMES.filter((s) => config.systems[s] === 'sandbox');
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    const url = `http://${shownHost}:${address.port}`;
+    const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
+    listeningUrl = url;
 
     let stopped: Promise<void> | undefined;
     return {

@@ -166,6 +166,33 @@ const locationTimeZones = z
     return out;
   });
 
+/**
+ * PUBLIC_URL: an absolute http(s) URL, perhaps with a path prefix behind a proxy
+ * (https://acme.com/gatehouse), kept without its trailing slash. Links handed to an IdP must not
+ * carry anything a request could steer, so a query, fragment or credentials are refused too.
+ */
+const publicUrl = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.host) {
+      ctx.addIssue({ code: 'custom', message: `"${raw}" is not an absolute http(s) URL; use the address Gatehouse is reached at, e.g. https://gatehouse.acme.com` });
+      return z.NEVER;
+    }
+    if (url.search || url.hash || url.username || url.password || raw.includes('#') || raw.includes('?')) {
+      ctx.addIssue({ code: 'custom', message: 'must not carry a query, a fragment or credentials: only scheme, host, port and an optional path prefix' });
+      return z.NEVER;
+    }
+    return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  });
+
 /** The environment, as Gatehouse reads it. Each field says what it is for; the README lists them all. */
 export const envSchema = z.object({
   NODE_ENV: z
@@ -174,6 +201,7 @@ export const envSchema = z.object({
     .describe('production makes the secrets below mandatory and refuses sandboxed adapters'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port (0 picks a free one)'),
   HOST: z.string().default('0.0.0.0').describe('interface to listen on'),
+  PUBLIC_URL: publicUrl.describe('the URL Gatehouse is reached at (https://gatehouse.acme.com): SCIM links (meta.location, Location) are built from it, never from the request\'s Host header; unset: http://<HOST>:<port> it listens on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url('postgres://user:pass@host:5432/db').describe(
     'Postgres connection string; unset starts embedded Postgres under GATEHOUSE_DATA_DIR',
@@ -342,6 +370,8 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** PUBLIC_URL without a trailing slash; undefined: the address `serve` listens on. */
+  publicUrl: string | undefined;
   logLevel: Env['LOG_LEVEL'];
   databaseUrl: string | undefined;
   /** How long `serve` retries a database it cannot reach at start-up. */
@@ -503,6 +533,7 @@ export function loadConfig(
     production,
     port: env.PORT,
     host: env.HOST,
+    publicUrl: env.PUBLIC_URL,
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     databaseWaitMs: durationToMs(env.DATABASE_WAIT),

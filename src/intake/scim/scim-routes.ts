@@ -19,6 +19,11 @@ export interface ScimDeps {
   db: Db;
   boss: PgBoss;
   token: string | undefined;
+  /**
+   * The URL Gatehouse is reached at, without a trailing slash (PUBLIC_URL, else the address it
+   * listens on). A function because with PORT=0 the port is known only once the server listens.
+   */
+  publicUrl: () => string;
   joinerLeadTimeMs?: number;
   /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
   timeZones?: TimeZoneSettings;
@@ -57,10 +62,6 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   // Every SCIM body (POST, PUT, PATCH) is later spread, merged or walked by key (issue 27).
   assertSafeValue(body, 'the body');
   return body;
-}
-
-function baseUrl(req: IncomingMessage): string {
-  return `${req.headers['x-forwarded-proto'] ?? 'http'}://${req.headers.host ?? 'localhost'}${PREFIX}`;
 }
 
 /** `attributes=` / `excludedAttributes=` (RFC 7644 §3.4.2.5): id and schemas always stay. */
@@ -144,6 +145,9 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       }
     };
   const tx = <T>(fn: (trx: Trx) => Promise<T>) => transact(deps.db, fn);
+  // Never from the Host or X-Forwarded-* headers: a client could make Gatehouse hand an IdP links
+  // to another host, where the IdP would follow them with its bearer token (issue 27).
+  const baseUrl = () => `${deps.publicUrl()}${PREFIX}`;
   const sync = (trx: Trx, userId: string, options: Omit<SyncOptions, 'joinerLeadTimeMs' | 'timeZones'> = {}) => syncPerson(trx, deps.boss, userId, { ...options, joinerLeadTimeMs: deps.joinerLeadTimeMs, timeZones: deps.timeZones });
 
   const userNotFound = (id: string) => new ScimError(404, `User ${id} not found`);
@@ -186,23 +190,23 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
   };
 
   return [
-    { method: 'GET', path: `${PREFIX}/ServiceProviderConfig`, handler: handle(async (req, res) => sendScim(res, 200, serviceProviderConfig(baseUrl(req)))) },
-    { method: 'GET', path: `${PREFIX}/Schemas`, handler: handle(async (req, res, _p, url) => sendScim(res, 200, listResponse(schemas(baseUrl(req)), url))) },
+    { method: 'GET', path: `${PREFIX}/ServiceProviderConfig`, handler: handle(async (req, res) => sendScim(res, 200, serviceProviderConfig(baseUrl()))) },
+    { method: 'GET', path: `${PREFIX}/Schemas`, handler: handle(async (req, res, _p, url) => sendScim(res, 200, listResponse(schemas(baseUrl()), url))) },
     {
       method: 'GET',
       path: `${PREFIX}/Schemas/:id`,
       handler: handle(async (req, res, p) => {
-        const found = schemas(baseUrl(req)).find((s) => s.id === p.id);
+        const found = schemas(baseUrl()).find((s) => s.id === p.id);
         if (!found) throw new ScimError(404, `Schema ${p.id} not found`);
         sendScim(res, 200, found);
       }),
     },
-    { method: 'GET', path: `${PREFIX}/ResourceTypes`, handler: handle(async (req, res, _p, url) => sendScim(res, 200, listResponse(resourceTypes(baseUrl(req)), url))) },
+    { method: 'GET', path: `${PREFIX}/ResourceTypes`, handler: handle(async (req, res, _p, url) => sendScim(res, 200, listResponse(resourceTypes(baseUrl()), url))) },
     {
       method: 'GET',
       path: `${PREFIX}/ResourceTypes/:id`,
       handler: handle(async (req, res, p) => {
-        const found = resourceTypes(baseUrl(req)).find((s) => s.id === p.id);
+        const found = resourceTypes(baseUrl()).find((s) => s.id === p.id);
         if (!found) throw new ScimError(404, `ResourceType ${p.id} not found`);
         sendScim(res, 200, found);
       }),
@@ -212,7 +216,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       method: 'GET',
       path: `${PREFIX}/Users`,
       handler: handle(async (req, res, _p, url) => {
-        const base = baseUrl(req);
+        const base = baseUrl();
         const body = await tx((trx) =>
           listTable<UserRow>(url, {
             indexed: ['userName', 'externalId', 'id'],
@@ -236,7 +240,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       path: `${PREFIX}/Users`,
       handler: handle(async (req, res, _p, url) => {
         const body = await readJson(req);
-        const resource = await tx(async (trx) => userResource(trx, baseUrl(req), await writeUser(trx, undefined, body)));
+        const resource = await tx(async (trx) => userResource(trx, baseUrl(), await writeUser(trx, undefined, body)));
         sendScim(res, 201, project(resource, url), { location: String((resource.meta as Obj).location), etag: String((resource.meta as Obj).version) });
       }),
     },
@@ -247,7 +251,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
         const resource = await tx(async (trx) => {
           const row = await findUser(trx, p.id!);
           if (!row) throw userNotFound(p.id!);
-          return userResource(trx, baseUrl(req), row);
+          return userResource(trx, baseUrl(), row);
         });
         sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
       }),
@@ -260,7 +264,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
         const resource = await tx(async (trx) => {
           const row = await lockUser(trx, p.id!);
           checkIfMatch(req, row.version);
-          return userResource(trx, baseUrl(req), await writeUser(trx, row, body));
+          return userResource(trx, baseUrl(), await writeUser(trx, row, body));
         });
         sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
       }),
@@ -276,7 +280,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
           const current = { ...(row.resource as Obj), userName: row.user_name, active: row.active };
           const patched = applyPatch(current, operations);
           if (patched.active !== undefined) patched.active = toBoolean(patched.active, 'active');
-          return userResource(trx, baseUrl(req), await writeUser(trx, row, patched));
+          return userResource(trx, baseUrl(), await writeUser(trx, row, patched));
         });
         // RFC 7644 §3.5.2 allows 200 with the resource or 204; Entra ID expects 204.
         if (wantsBody(url)) sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
@@ -302,7 +306,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
       method: 'GET',
       path: `${PREFIX}/Groups`,
       handler: handle(async (req, res, _p, url) => {
-        const base = baseUrl(req);
+        const base = baseUrl();
         const body = await tx((trx) =>
           listTable<GroupRow>(url, {
             indexed: ['displayName', 'externalId', 'id'],
@@ -339,7 +343,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
             .returningAll()
             .executeTakeFirstOrThrow();
           for (const userId of await setMembers(trx, row.id, members(m), 'add')) await sync(trx, userId);
-          return groupResource(trx, baseUrl(req), row);
+          return groupResource(trx, baseUrl(), row);
         });
         sendScim(res, 201, project(resource, url), { location: String((resource.meta as Obj).location), etag: String((resource.meta as Obj).version) });
       }),
@@ -351,7 +355,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
         const resource = await tx(async (trx) => {
           const row = await findGroup(trx, p.id!);
           if (!row) throw groupNotFound(p.id!);
-          return groupResource(trx, baseUrl(req), row);
+          return groupResource(trx, baseUrl(), row);
         });
         sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
       }),
@@ -373,7 +377,7 @@ export function createScimRoutes(deps: ScimDeps): Route[] {
             .returningAll()
             .executeTakeFirstOrThrow();
           for (const userId of await setMembers(trx, row.id, members(m), 'replace')) await sync(trx, userId);
-          return groupResource(trx, baseUrl(req), row);
+          return groupResource(trx, baseUrl(), row);
         });
         sendScim(res, 200, project(resource, url), { etag: String((resource.meta as Obj).version) });
       }),
