@@ -338,3 +338,63 @@ export function splitEntitlement(uri: string, system: string): ParsedEntitlement
 export function accountEntitlement(system: string): string {
   return `${system}:account`;
 }
+
+/**
+ * The most pages one listing may follow. A vendor (a bug, or a man in the middle) that answers
+ * the same cursor forever, or endless pages, must not keep a drift scan or a read-back running
+ * (and its memory growing) forever (issue 27). 10,000 pages of 100 is a million items, far more
+ * members, accounts or grants than any tenant we support has in one listing.
+ */
+export const MAX_PAGES = 10_000;
+
+/**
+ * The ceiling on one pagination loop. Create one per listing, and call, once per page received:
+ * - `follow(token)` with the cursor about to be followed (NextToken, nextPageToken, a next URL):
+ *   throws when it repeats any earlier one;
+ * - `advance(offset)` with the offset (startAt, startIndex, page number) about to be requested:
+ *   throws unless it moves past the previous one;
+ * - `count()` where an SDK follows the cursor itself (octokit, Slack's paginate, Okta's
+ *   collections): only the page count is checked.
+ * Each throws a `permanent` AdapterError naming the system, the call and the reason once the page
+ * count passes `maxPages`. Permanent because asking again gets the same endless answer.
+ */
+export class PageGuard {
+  private pages = 0;
+  private readonly tokens = new Set<string>();
+  private lastOffset: number | undefined;
+
+  constructor(
+    private readonly system: string,
+    private readonly call: string,
+    private readonly maxPages = MAX_PAGES,
+  ) {}
+
+  count(): void {
+    this.pages += 1;
+    if (this.pages > this.maxPages) this.fail(`more than ${this.maxPages} pages`);
+  }
+
+  follow(token: string): void {
+    this.count();
+    // A Set of every token: a cycle of two (A → B → A) is as endless as A → A. The memory is
+    // bounded by the page ceiling.
+    if (this.tokens.has(token)) this.fail('returned the same page token twice');
+    this.tokens.add(token);
+  }
+
+  advance(offset: number): void {
+    this.count();
+    if (!Number.isFinite(offset) || (this.lastOffset !== undefined && offset <= this.lastOffset)) {
+      this.fail(`returned a next offset (${offset}) that does not advance past ${this.lastOffset ?? 'the start'}`);
+    }
+    this.lastOffset = offset;
+  }
+
+  private fail(reason: string): never {
+    throw new AdapterError(
+      `${this.system} ${this.call} ${reason}; stopped following its pagination so the listing ends. ` +
+        `Check the ${this.system} API (or what sits between Gatehouse and it) and try again.`,
+      { kind: 'permanent', system: this.system },
+    );
+  }
+}

@@ -133,4 +133,19 @@ describe('aws specifics', () => {
     expect(() => adapter.parseEntitlement('aws:role:Admin')).toThrow('AWS has no type "role"');
     expect(adapter.parseEntitlement('aws:account-assignment:123456789012#PowerUser')).toMatchObject({ resource: '123456789012', level: 'PowerUser' });
   });
+
+  // Issue 27: a ListUsers that answers the same NextToken forever must end the scan, not loop.
+  // (ListUsers pages by NextToken: https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_ListUsers.html)
+  it('a NextToken that repeats ends the listing with a permanent error, at the second sight of it', { timeout: 10_000 }, async () => {
+    const { adapter } = setup();
+    await adapter.ensureAccount(person);
+    fake!.stuckNextToken = 'same-token';
+    fake!.calls.length = 0;
+    const error = await (async () => {
+      for await (const _ of adapter.listAccounts!()) void _;
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    expect(error).toMatchObject({ kind: 'permanent', system: 'aws', message: expect.stringMatching(/aws ListUsers returned the same page token twice/) });
+    expect(fake!.calls.filter((c) => c === 'ListUsers')).toHaveLength(2);
+  });
 });

@@ -22,6 +22,7 @@ import {
   ListPermissionSetsCommand,
   SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
+import { PageGuard } from '../types.js';
 
 export interface AwsClientConfig {
   region: string;
@@ -128,6 +129,7 @@ export function createAwsApi(config: AwsClientConfig): AwsApi {
     },
     async *permissionSets() {
       let NextToken: string | undefined;
+      const guard = new PageGuard('aws', 'ListPermissionSets');
       do {
         const page = await sso.send(new ListPermissionSetsCommand({ InstanceArn, NextToken }), options());
         for (const arn of page.PermissionSets ?? []) {
@@ -135,6 +137,7 @@ export function createAwsApi(config: AwsClientConfig): AwsApi {
           yield { arn, name: PermissionSet?.Name ?? '' };
         }
         NextToken = page.NextToken;
+        if (NextToken) guard.follow(NextToken);
       } while (NextToken);
     },
     async createAssignment(accountId, permissionSetArn, userId) {
@@ -161,26 +164,32 @@ export function createAwsApi(config: AwsClientConfig): AwsApi {
     },
     async *assignmentsOf(userId) {
       let NextToken: string | undefined;
+      const guard = new PageGuard('aws', 'ListAccountAssignmentsForPrincipal');
       do {
         const page = await sso.send(new ListAccountAssignmentsForPrincipalCommand({ InstanceArn, PrincipalId: userId, PrincipalType: 'USER', NextToken }), options());
         for (const a of page.AccountAssignments ?? []) yield { accountId: a.AccountId!, permissionSetArn: a.PermissionSetArn! };
         NextToken = page.NextToken;
+        if (NextToken) guard.follow(NextToken);
       } while (NextToken);
     },
     async *principalsOf(accountId, permissionSetArn) {
       let NextToken: string | undefined;
+      const guard = new PageGuard('aws', 'ListAccountAssignments');
       do {
         const page = await sso.send(new ListAccountAssignmentsCommand({ InstanceArn, AccountId: accountId, PermissionSetArn: permissionSetArn, NextToken }), options());
         for (const a of page.AccountAssignments ?? []) yield { principalId: a.PrincipalId!, principalType: a.PrincipalType! };
         NextToken = page.NextToken;
+        if (NextToken) guard.follow(NextToken);
       } while (NextToken);
     },
     async *users() {
       let NextToken: string | undefined;
+      const guard = new PageGuard('aws', 'ListUsers');
       do {
         const page = await store.send(new ListUsersCommand({ IdentityStoreId, NextToken }), options());
         for (const u of page.Users ?? []) yield { UserId: u.UserId!, UserName: u.UserName, Emails: u.Emails, UserStatus: u.UserStatus };
         NextToken = page.NextToken;
+        if (NextToken) guard.follow(NextToken);
       } while (NextToken);
     },
   };

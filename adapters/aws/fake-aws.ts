@@ -71,6 +71,8 @@ export class FakeAws {
   autoSettle = true;
   /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
   stallMs = 3_000;
+  /** When set, every list answers this NextToken, forever (a broken or hostile endpoint). */
+  stuckNextToken: string | undefined;
   #faults: { fault: AwsFault; only?: string; retryAfterSeconds?: number }[] = [];
   #failNextAssignment: string | undefined;
   #seq = 0;
@@ -143,6 +145,7 @@ export class FakeAws {
   }
 
   #page<T>(items: T[], token: string | undefined): { items: T[]; NextToken?: string } {
+    if (this.stuckNextToken !== undefined) return { items: items.slice(0, this.pageSize), NextToken: this.stuckNextToken };
     const start = Number(token ?? 0);
     const next = start + this.pageSize < items.length ? String(start + this.pageSize) : undefined;
     return { items: items.slice(start, start + this.pageSize), NextToken: next };
