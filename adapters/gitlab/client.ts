@@ -11,6 +11,7 @@
  */
 import { createRequesterFn, type FormattedResponse, type RequestOptions, type ResponseBodyTypes } from '@gitbeaker/requester-utils';
 import { GitbeakerRequestError, GitbeakerTimeoutError, GroupMembers, ProjectMembers, Users } from '@gitbeaker/rest';
+import { PageGuard } from '../types.js';
 import type { Source } from './mapping.js';
 
 export interface GitLabClientConfig {
@@ -112,14 +113,21 @@ interface Page<T> {
   paginationInfo: { next: number | null };
 }
 
-/** Offset pagination one page at a time, following `x-next-page` (docs.gitlab.com/ee/api/rest/index.html#pagination). */
-async function* paged<T>(fetchPage: (page: number) => Promise<Page<T>>): AsyncIterable<T> {
+/**
+ * Offset pagination one page at a time, following `x-next-page` (docs.gitlab.com/ee/api/rest/index.html#pagination).
+ * A next page that does not advance, or endless pages, is a permanent error (issue 27), not a
+ * quiet stop: a partial member list read as the whole would make a drift scan see false drift.
+ */
+async function* paged<T>(call: string, fetchPage: (page: number) => Promise<Page<T>>): AsyncIterable<T> {
+  const guard = new PageGuard('gitlab', call);
   let page = 1;
+  guard.advance(page);
   for (;;) {
     const { data, paginationInfo } = await fetchPage(page);
     yield* data;
     const next = paginationInfo.next;
-    if (!next || next <= page) return;
+    if (!next) return;
+    guard.advance(next);
     page = next;
   }
 }
@@ -155,7 +163,7 @@ export function createGitLabApi(config: GitLabClientConfig): GitLabApi {
     async usersByUsername(username) {
       return (await page<GitLabUser>(users.all({ username, page: 1, perPage: PER_PAGE, showExpanded: true }))).data;
     },
-    searchUsers: (search) => paged((p) => page<GitLabUser>(users.all({ search, page: p, perPage: PER_PAGE, showExpanded: true }))),
+    searchUsers: (search) => paged('GET users?search', (p) => page<GitLabUser>(users.all({ search, page: p, perPage: PER_PAGE, showExpanded: true }))),
     getUser: (id) => maybe(async () => (await users.show(id)) as unknown as GitLabUser),
     async createUser({ username, name, email }) {
       // reset_password: GitLab mails the person a link to set a password (one of password,
@@ -179,7 +187,7 @@ export function createGitLabApi(config: GitLabClientConfig): GitLabApi {
       await membersOf(source).remove(source.path, userId);
     },
     members: (source, inherited) =>
-      paged((p) => page<GitLabMember>(membersOf(source).all(source.path, { includeInherited: inherited, page: p, perPage: PER_PAGE, showExpanded: true }))),
-    users: () => paged((p) => page<GitLabUser>(users.all({ excludeInternal: true, page: p, perPage: PER_PAGE, showExpanded: true }))),
+      paged(`GET ${source.kind}s/${source.path}/members`, (p) => page<GitLabMember>(membersOf(source).all(source.path, { includeInherited: inherited, page: p, perPage: PER_PAGE, showExpanded: true }))),
+    users: () => paged('GET users', (p) => page<GitLabUser>(users.all({ excludeInternal: true, page: p, perPage: PER_PAGE, showExpanded: true }))),
   };
 }

@@ -61,6 +61,9 @@ export class FakeGitLab {
     this.pageSize = pageSize;
   }
 
+  /** When set, every list answers this `x-next-page`, whatever page was asked for (a broken or hostile endpoint). */
+  stuckNextPage: string | undefined;
+
   addUser(username: string, email: string, state = 'active', name = username): FakeUser {
     const user = { id: ++this.#seq, username, name, email, state };
     this.users.set(user.id, user);
@@ -130,7 +133,7 @@ export class FakeGitLab {
       'x-per-page': String(size),
       'x-total': String(items.length),
       'x-total-pages': String(pages),
-      'x-next-page': page < pages ? String(page + 1) : '',
+      'x-next-page': this.stuckNextPage ?? (page < pages ? String(page + 1) : ''),
       'x-prev-page': page > 1 ? String(page - 1) : '',
       link: links.join(', '),
     });

@@ -188,6 +188,19 @@ describe('gitlab specifics', () => {
     expect(inGroup).toEqual(ids);
   });
 
+  // Issue 27: an x-next-page that does not advance (https://docs.gitlab.com/ee/api/rest/index.html#pagination)
+  // must end the listing with an error, not loop or pass off a partial list as the whole.
+  it('an x-next-page that does not advance ends listMembers with a permanent error after two pages', { timeout: 10_000 }, async () => {
+    const { adapter } = setup();
+    fake!.stuckNextPage = '2';
+    const before = fake!.requests.length;
+    const error = await errorOf((async () => {
+      for await (const _ of adapter.listMembers!('gitlab:group:acme#developer')) void _;
+    })());
+    expect(error).toMatchObject({ kind: 'permanent', system: 'gitlab', message: expect.stringMatching(/gitlab GET groups\/acme\/members returned a next offset \(2\) that does not advance past 2/) });
+    expect(fake!.requests.length - before).toBe(2);
+  });
+
   it('makes one request per call: gitbeaker\'s own 429/502 retries are off', async () => {
     const { adapter } = setup();
     fake!.failNext('429', 30_000);
