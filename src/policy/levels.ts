@@ -111,6 +111,24 @@ export async function loadLevels(dir: string): Promise<{ levels: LevelTable; err
     at(root, `YAML: ${(error as Error).message}`);
     return { levels: DEFAULT_LEVELS, errors };
   }
+  // Systems and types are looked up and assigned by name (GRAMMAR[system], overrides[system][type]):
+  // these names would reach a prototype instead (issue 27), and zod drops "__proto__" unseen.
+  const reserved = /^(__proto__|constructor|prototype)$/i;
+  let named = false;
+  if (data && typeof data === 'object') {
+    for (const [system, types] of Object.entries(data)) {
+      if (reserved.test(system)) {
+        named = true;
+        at(nodeAt(root, [system], 'key'), `"${system}" is not a system`);
+      } else if (types && typeof types === 'object') {
+        for (const type of Object.keys(types)) if (reserved.test(type)) {
+          named = true;
+          at(nodeAt(root, [system, type], 'key'), `"${type}" is not an entitlement type`);
+        }
+      }
+    }
+  }
+  if (named) return { levels: DEFAULT_LEVELS, errors };
   const parsed = levelTableSchema.safeParse(data);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -125,7 +143,9 @@ export async function loadLevels(dir: string): Promise<{ levels: LevelTable; err
   const overrides: LevelTable = {};
   for (const [system, types] of Object.entries(parsed.data)) {
     for (const [type, map] of Object.entries(types)) {
-      const grammar = system === 'scim' || system === 'manual' ? undefined : GRAMMAR[system]?.types[type];
+      // Own entries only: "toString" must not find Object.prototype's.
+      const systemGrammar = system === 'scim' || system === 'manual' || !Object.hasOwn(GRAMMAR, system) ? undefined : GRAMMAR[system];
+      const grammar = systemGrammar && Object.hasOwn(systemGrammar.types, type) ? systemGrammar.types[type] : undefined;
       if (!grammar) {
         at(nodeAt(root, GRAMMAR[system] ? [system, type] : [system], 'key'), `${system}:${type} is not an entitlement type that takes a level`);
         continue;

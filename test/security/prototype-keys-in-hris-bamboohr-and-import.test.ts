@@ -1,8 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { signBamboo } from '../../src/intake/bamboohr.js';
 import { parsePeopleText } from '../../src/people/people-file.js';
 import { parsePolicyText } from '../../src/policy/loader.js';
-import { DEFAULT_LEVELS } from '../../src/policy/levels.js';
+import { DEFAULT_LEVELS, loadLevels } from '../../src/policy/levels.js';
 import { attackSurface, hireEvent, postHris, SECRETS } from './harness.js';
 
 /**
@@ -67,6 +70,22 @@ describe('security: __proto__ / constructor / prototype keys in HRIS, BambooHR, 
     for (const name of ['__proto__', 'constructor', 'prototype']) {
       const result = parsePolicyText('p.yaml', `name: p\ndescription: d\nowner: "@it"\nwhen:\n  attributes.${name}: { exists: true }\ngrants: [okta:account]\n`, DEFAULT_LEVELS);
       expect(result.errors.map((e) => e.message).join('\n')).toContain(`attributes.${name}`);
+    }
+  });
+
+  it('levels.yaml: a system or type named __proto__ / constructor / prototype is a positioned error, and pollutes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gh-levels-'));
+    try {
+      for (const text of ['constructor:\n  group:\n    read: x\n', '__proto__:\n  group:\n    read: x\n', 'github:\n  prototype:\n    read: read\n', 'github:\n  __proto__:\n    read: read\n']) {
+        await writeFile(join(dir, 'levels.yaml'), text);
+        const { levels, errors } = await loadLevels(dir);
+        expect({ text, errors: errors.length }).toEqual({ text, errors: 1 });
+        expect(errors[0]!.line).toBeGreaterThan(0);
+        expect(levels).toEqual(DEFAULT_LEVELS);
+        expect(({} as Record<string, unknown>).group).toBeUndefined();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
