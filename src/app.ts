@@ -121,7 +121,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       const authz = { rules: { itAdmins: config.itAdmins, systemOwners: config.systemOwners }, directory };
       registerManualTaskActions(slack.app, { db: database.db, boss, adapters, authz, log });
       registerDriftHandlers(slack.app, { db: database.db, boss, adapters, authz, log });
-      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel, itAdmins: config.itAdmins, timeZones: config.timeZones });
+      registerAccessHandlers(slack.app, { db: database.db, boss, policies, directory, log, itChannel: config.slack.itChannel, itAdmins: config.itAdmins, timeZones: config.timeZones, distinctApprovers: config.approvalDistinctApprovers });
     }
 
     const bucket = new TokenBucket(database.db);

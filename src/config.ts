@@ -269,6 +269,11 @@ export const envSchema = z.object({
     .describe('systems handled by people, not an API: their operations become tasks in the IT channel (e.g. salesforce)'),
   APPROVAL_REMINDER: duration('4h').default('4h').describe('how long an approval may wait before its approver is reminded (and the next approver of an "any" step asked too)'),
   APPROVAL_TIMEOUT: duration('3d').default('3d').describe('how long a request may wait for a decision before it times out'),
+  APPROVAL_DISTINCT_APPROVERS: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => !(v === 'false' || v === '0' || v === 'no'))
+    .describe('each approval step needs someone who approved no earlier step of the request (default true; false lets one person approve every step they are named in)'),
   DRIFT_SCHEDULE: z
     .string()
     .optional()
@@ -397,6 +402,8 @@ export interface Config {
   leaverSlaMs: number;
   approvalReminderMs: number;
   approvalTimeoutMs: number;
+  /** Each approval step needs a person who approved no earlier step of the request. */
+  approvalDistinctApprovers: boolean;
   /** Slack user ids and @groups who are IT: /access audit, every drift decision and manual task. */
   itAdmins: string[];
   /** system → Slack user ids and @groups who may decide its drift items and manual tasks (beside IT). */
@@ -557,6 +564,7 @@ export function loadConfig(
     leaverSlaMs: durationToMs(env.LEAVER_SLA),
     approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
     approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
+    approvalDistinctApprovers: env.APPROVAL_DISTINCT_APPROVERS,
     driftSchedule: env.DRIFT_SCHEDULE,
     auditKey: env.AUDIT_KEY,
     auditAnchorSchedule: env.AUDIT_ANCHOR_SCHEDULE,

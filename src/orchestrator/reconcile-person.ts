@@ -18,6 +18,10 @@ import { cancelWithDependents } from './cancel-operations.js';
 import { notify } from './notifications.js';
 import { activateRequest } from '../requests/lifecycle.js';
 import { LIVE_STATES } from '../requests/service.js';
+import { stillOffered } from '../requests/still-offered.js';
+
+/** Why a transfer ended a request its new role is not offered (the holder reads it). */
+export const NOT_OFFERED_AFTER_MOVE = 'no longer offered to them after a change of role';
 
 export interface ReconcileDeps {
   db: Db;
@@ -109,6 +113,24 @@ export async function reconcilePerson(deps: ReconcileDeps, personId: string, rea
     const requests = plan.active
       ? await trx.selectFrom('access_requests').select(['id', 'entitlement', 'state', 'expires_at']).where('person_id', '=', personId).where('state', 'in', LIVE_STATES).execute()
       : [];
+    // A request holds only while a policy still offers it to the person: after a transfer (or a
+    // policy change) it ends like a leaver's, and its grant is revoked below. The final approval
+    // checks the same, so this catches what was approved or granted before the change.
+    for (let i = requests.length - 1; i >= 0; i--) {
+      const r = requests[i]!;
+      if (stillOffered(plan, r.entitlement)) continue;
+      requests.splice(i, 1);
+      const why = reason === 'mover' ? NOT_OFFERED_AFTER_MOVE : 'no longer offered to them by any policy';
+      await trx.updateTable('access_requests').set({ state: 'revoked', ended_at: now, end_reason: why }).where('id', '=', r.id).execute();
+      await appendAudit(trx, { actor: 'system', action: 'request.revoked', subject: person.email, entitlement: r.entitlement, reason: why, detail: { requestId: r.id } });
+      // Nothing in place to revoke (approved, not granted yet): the holder hears now rather than
+      // when a revoke is verified.
+      const inPlace = await trx.selectFrom('grants').select('id').where('person_id', '=', personId).where('entitlement', '=', r.entitlement).where('status', '!=', 'revoked').executeTakeFirst();
+      if (!inPlace) {
+        await trx.updateTable('access_requests').set({ holder_notified_at: now }).where('id', '=', r.id).execute();
+        await notify(trx as unknown as Db, deps.boss, { type: 'request-ended', requestId: r.id });
+      }
+    }
     // Drift exceptions people accepted ("keep as exception"), until they expire.
     if (plan.active) {
       const exceptions = await trx.selectFrom('drift_exceptions').select(['id', 'entitlement', 'expires_at']).where('person_id', '=', personId).where('ended_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).execute();

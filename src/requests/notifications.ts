@@ -5,8 +5,11 @@ import { approvalDecidedMessage, approvalRequestMessage, type RequestView, reque
 export type RequestNotification =
   | { type: 'approval-requested'; requestId: number; step: number; escalate?: boolean }
   | { type: 'request-decided'; requestId: number; step: number }
-  /** The last approval came, but granting would break separation of duties (`reason` says how). */
-  | { type: 'request-refused'; requestId: number; step: number; reason: string }
+  /**
+   * The last approval came, but Gatehouse did not grant it (`reason` says why): it would break
+   * separation of duties, or (`why: 'no-longer-offered'`) no policy offers it to the person any more.
+   */
+  | { type: 'request-refused'; requestId: number; step: number; reason: string; why?: 'separation-of-duties' | 'no-longer-offered' }
   | { type: 'request-active'; requestId: number }
   | { type: 'request-ended'; requestId: number }
   | { type: 'request-failed'; requestId: number; error: string }
@@ -77,10 +80,11 @@ export async function deliverRequestNotification(deps: { db: Db; notifier: Notif
   }
   if (n.type === 'request-refused') {
     // The approvers' DMs lose their buttons and say why nothing was granted; the requester is told too.
-    const refused = approvalDecidedMessage(viewOf(r, n.step), { state: 'Refused (separation of duties)', by: null, at: r.decided_at ?? new Date(), reason: n.reason });
+    const notOffered = n.why === 'no-longer-offered';
+    const refused = approvalDecidedMessage(viewOf(r, n.step), { state: notOffered ? 'Refused (no longer offered to them)' : 'Refused (separation of duties)', by: null, at: r.decided_at ?? new Date(), reason: n.reason });
     const messages = await deps.db.selectFrom('request_messages').selectAll().where('request_id', '=', r.id).where('step', '=', n.step).execute();
     for (const m of messages) await deps.notifier.update?.({ channel: m.channel, ts: m.ts, ...refused });
-    if (r.requester_slack_id) await dm(r.requester_slack_id, requesterNotice('refused', { id: r.id, entitlement: r.entitlement, reason: n.reason }));
+    if (r.requester_slack_id) await dm(r.requester_slack_id, requesterNotice(notOffered ? 'not_offered' : 'refused', { id: r.id, entitlement: r.entitlement, reason: n.reason }));
     return;
   }
   if (!r.requester_slack_id) return;

@@ -14,6 +14,8 @@ import { evaluate, type PolicySet, type RequestableEntry, type TimeZoneSettings 
 import { durationMs } from '../policy/schema.js';
 import type { SlackDirectory } from '../slack/directory.js';
 import { conflictsCompletedBy, describeConflict, holdingsOf } from './separation-of-duties.js';
+import { isTerminated, resolveApprover, resolveStepNow, stepWithNobodyElse } from './approval-steps.js';
+import { stillOffered } from './still-offered.js';
 
 export interface RequestDeps {
   db: Db;
@@ -22,6 +24,11 @@ export interface RequestDeps {
   directory: SlackDirectory;
   /** Where end dates end for people whose record names no time_zone (config.timeZones); UTC without it. */
   timeZones?: TimeZoneSettings;
+  /**
+   * Each approval step needs someone who approved no earlier step of the request
+   * (config.approvalDistinctApprovers, APPROVAL_DISTINCT_APPROVERS); on unless set to false.
+   */
+  distinctApprovers?: boolean;
   now?: () => Date;
 }
 
@@ -66,21 +73,6 @@ export async function requestableFor(deps: RequestDeps, record: PersonRecord): P
   const plan = evaluate(deps.policies, { ...record, status: 'active' }, { now: deps.now?.() ?? new Date(), timeZones: deps.timeZones });
   const held = new Set(plan.grants.map((g) => g.entitlement));
   return plan.requestable.filter((r) => !held.has(r.entitlement));
-}
-
-async function resolveApprover(deps: RequestDeps, label: string, context: { managerEmail: string | null | undefined; owner: string }): Promise<string[] | string> {
-  if (label === 'manager') {
-    if (!context.managerEmail) return 'your HR record names no manager';
-    const id = await deps.directory.idForEmail(context.managerEmail);
-    return id ? [id] : `your manager (${context.managerEmail}) is not in Slack`;
-  }
-  if (label === 'owner') return resolveApprover(deps, context.owner, context);
-  if (label.startsWith('@')) {
-    const members = await deps.directory.groupMembers(label);
-    return members && members.length > 0 ? members : `the Slack user group ${label} does not exist or is empty`;
-  }
-  if (/^[UW][A-Z0-9]{2,}$/.test(label)) return [label];
-  return `"${label}" is not a Slack user id, @user-group, manager or owner`;
 }
 
 /**
@@ -139,6 +131,15 @@ export async function fileRequest(
       }
       if (approvers.length === 0) return { ok: false, message: `Only you could approve step ${i + 1} of ${entry.policy}; ask IT to name another approver.` };
       steps.push({ mode: step.mode, approvers });
+    }
+    // Each step is a different person's check: a manager who is also on the security rota would
+    // otherwise approve both steps alone. A step nobody else could approve is refused now, not
+    // left to wait until it times out.
+    const alone = deps.distinctApprovers === false ? null : stepWithNobodyElse(steps);
+    if (alone) {
+      const who = alone.people.map((u) => `<@${u}>`).join(', ');
+      const earlier = alone.earlier.map((e) => `step ${e.step + 1} (${e.label})`).join(' and ');
+      return { ok: false, message: `Step ${alone.step + 1} (${alone.label}) of ${entry.policy} could only be approved by ${who}, who ${alone.people.length === 1 ? 'approves' : 'approve'} ${earlier || 'an earlier step'}; each step needs a different person. Nothing was filed; ask IT to name another approver.` };
     }
   }
 
@@ -228,10 +229,31 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
       const by = last ? ` (${last.decision} by <@${last.approver_slack_id}> at ${last.decided_at.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : '';
       return { ok: false, message: `Request #${request.id} is already ${request.state.replace('_', ' ')}${by}; nothing changed.` };
     }
-    if (input.slackUserId === request.requester_slack_id) return { ok: false, message: `You cannot ${input.decision === 'approved' ? 'approve' : 'deny'} your own request (#${request.id}).` };
-    const step = request.steps[request.current_step]!;
+    const verb = input.decision === 'approved' ? 'approve' : 'deny';
+    const own = { ok: false as const, message: `You cannot ${verb} your own request (#${request.id}).` };
+    if (input.slackUserId === request.requester_slack_id) return own;
+    // People, not Slack ids: a second Slack account with the requester's email, or one that reaches
+    // the requester's HR record, is the requester. Without an email Gatehouse cannot tell.
+    const clicker = (await deps.directory.emailForId(input.slackUserId))?.toLowerCase() ?? null;
+    if (!clicker) return { ok: false, message: `Gatehouse cannot see your email address in Slack, so it cannot tell whether request #${request.id} is your own; nothing changed (the app needs the users:read.email scope).` };
+    const person = await trx.selectFrom('people').select(['email', 'data']).where('id', '=', request.person_id).executeTakeFirstOrThrow();
+    const requesterEmail = request.requester_slack_id ? ((await deps.directory.emailForId(request.requester_slack_id))?.toLowerCase() ?? null) : null;
+    if (clicker === person.email.toLowerCase() || clicker === requesterEmail) return own;
+    // A leaver never decides, even while their Slack account is still open.
+    if (await isTerminated(trx as unknown as Db, clicker)) return { ok: false, message: `Your HR record (${clicker}) is not active, so you cannot ${verb} request #${request.id}; nothing changed.` };
+    // Who approves this step is decided now, not at filing: someone since removed from the group,
+    // or no longer the requester's manager, is refused; whoever the labels name now may decide.
+    const record = person.data as PersonRecord;
+    const context = { managerEmail: record.manager_email, owner: deps.policies.policies.find((p) => p.name === request.policy)?.owner ?? '' };
+    const excluded = new Set(request.requester_slack_id ? [request.requester_slack_id] : []);
+    const step = await resolveStepNow({ db: trx as unknown as Db, directory: deps.directory }, request.steps[request.current_step]!, context, excluded, { fresh: true });
     const mine = step.approvers.filter((a) => a.users.includes(input.slackUserId));
     if (mine.length === 0) return { ok: false, message: `You are not an approver of step ${request.current_step + 1} of request #${request.id} (${step.approvers.map((a) => a.label).join(step.mode === 'all' ? ' and ' : ' or ')}); nothing changed.` };
+    // Each step is another person's check (APPROVAL_DISTINCT_APPROVERS): whoever approved an
+    // earlier step, under this Slack id or another with their email, does not decide this one.
+    const earlier = deps.distinctApprovers === false ? [] : await earlierApprovers(trx as unknown as Db, deps, request.id, request.current_step);
+    const repeated = earlier.find((e) => e.slackId === input.slackUserId || e.email === clicker);
+    if (repeated) return { ok: false, message: `You approved step ${repeated.step + 1} of request #${request.id}; step ${request.current_step + 1} needs someone else (each step is approved by a different person). Nothing changed.` };
     const inserted = await trx
       .insertInto('request_decisions')
       .values({ request_id: request.id, step: request.current_step, approver_slack_id: input.slackUserId, decision: input.decision, reason: input.reason ?? null, decided_at: now })
@@ -239,7 +261,6 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
       .returning('id')
       .executeTakeFirst();
     if (!inserted) return { ok: false, message: `You already decided on request #${request.id}; nothing changed.` };
-    const person = await trx.selectFrom('people').select('email').where('id', '=', request.person_id).executeTakeFirstOrThrow();
     const audit = (action: string, result: string) =>
       appendAudit(trx, { actor: `slack:${input.slackUserId}`, action, subject: person.email, entitlement: request.entitlement, reason: input.reason ?? null, result, detail: { requestId: request.id, step: request.current_step + 1 } });
 
@@ -258,6 +279,17 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
       return { ok: true, outcome: 'waiting', requestId: request.id, entitlement: request.entitlement, state: 'pending' };
     }
     if (request.current_step + 1 >= request.steps.length) {
+      // The final approval checks that a policy still offers it: a transfer since filing (or a
+      // policy change) can have taken it away, and reconcile would only take it back again.
+      const plan = evaluate(deps.policies, { ...record, status: 'active' }, { now, timeZones: deps.timeZones });
+      if (!stillOffered(plan, request.entitlement)) {
+        const why = `no policy offers \`${request.entitlement}\` to ${person.email} any more (their role or the policies changed since they asked)`;
+        await trx.updateTable('access_requests').set({ state: 'denied', decided_at: now, ended_at: now, end_reason: why }).where('id', '=', request.id).execute();
+        await trx.deleteFrom('request_decisions').where('id', '=', inserted.id).execute();
+        await appendAudit(trx, { actor: `slack:${input.slackUserId}`, action: 'request.refused', subject: person.email, entitlement: request.entitlement, reason: why, result: 'refused: no longer offered', detail: { requestId: request.id, step: request.current_step + 1 } });
+        await notify(trx as unknown as Db, deps.boss, { type: 'request-refused', requestId: request.id, step: request.current_step, reason: why, why: 'no-longer-offered' });
+        return { ok: true, outcome: 'refused', requestId: request.id, entitlement: request.entitlement, state: 'denied', message: `Request #${request.id} cannot be approved: ${why}. Nothing was granted; the requester has been told why.` };
+      }
       // The final approval checks separation of duties again, against what the person holds or
       // will hold now: filing could not see a request filed later, or approved since.
       const refusal = await sodAtDecision(trx as unknown as Db, deps, request, now);
@@ -271,7 +303,12 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
     }
     await notify(trx as unknown as Db, deps.boss, { type: 'request-decided', requestId: request.id, step: request.current_step });
     if (request.current_step + 1 < request.steps.length) {
-      await trx.updateTable('access_requests').set({ current_step: request.current_step + 1, step_started_at: now, reminded_at: null }).where('id', '=', request.id).execute();
+      // The next step's approvers as they are now, without the requester and, with distinct
+      // approvers, without whoever approved this or an earlier step: they are the ones DMed.
+      const steps = [...request.steps];
+      const done = deps.distinctApprovers === false ? [] : [...earlier.map((e) => e.slackId), ...approvals];
+      steps[request.current_step + 1] = await resolveStepNow({ db: trx as unknown as Db, directory: deps.directory }, steps[request.current_step + 1]!, context, new Set([...excluded, ...done]));
+      await trx.updateTable('access_requests').set({ current_step: request.current_step + 1, steps: JSON.stringify(steps), step_started_at: now, reminded_at: null }).where('id', '=', request.id).execute();
       await audit('request.step_approved', `step ${request.current_step + 1} of ${request.steps.length} approved`);
       await notify(trx as unknown as Db, deps.boss, { type: 'approval-requested', requestId: request.id, step: request.current_step + 1 });
       return { ok: true, outcome: 'next-step', requestId: request.id, entitlement: request.entitlement, state: 'pending' };
@@ -281,6 +318,15 @@ export async function decide(deps: RequestDeps, input: { requestId: number; slac
     await reconcileLater(trx as unknown as Db, deps.boss, request.person_id);
     return { ok: true, outcome: 'approved', requestId: request.id, entitlement: request.entitlement, state: 'approved' };
   });
+}
+
+/** Who approved the steps before `step` of a request, with their email (to recognise a second Slack account). */
+async function earlierApprovers(db: Db, deps: Pick<RequestDeps, 'directory'>, requestId: number, step: number): Promise<{ step: number; slackId: string; email: string | null }[]> {
+  if (step === 0) return [];
+  const rows = await db.selectFrom('request_decisions').select(['step', 'approver_slack_id']).where('request_id', '=', requestId).where('step', '<', step).where('decision', '=', 'approved').orderBy('step').execute();
+  const out = [];
+  for (const r of rows) out.push({ step: r.step, slackId: r.approver_slack_id, email: (await deps.directory.emailForId(r.approver_slack_id))?.toLowerCase() ?? null });
+  return out;
 }
 
 /**

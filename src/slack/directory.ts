@@ -10,8 +10,12 @@ import type { Db } from '../db/database.js';
 export interface SlackDirectory {
   idForEmail(email: string): Promise<string | null>;
   emailForId(userId: string): Promise<string | null>;
-  /** Members of a user group by handle (`security-oncall`, with or without `@`); null if there is no such group. */
-  groupMembers(handle: string): Promise<string[] | null>;
+  /**
+   * Members of a user group by handle (`security-oncall`, with or without `@`); null if there is no
+   * such group. `fresh` reads Slack now instead of the ten-minute cache: an approval decision asks
+   * for it, so someone just removed from the group cannot approve from the cached list.
+   */
+  groupMembers(handle: string, options?: { fresh?: boolean }): Promise<string[] | null>;
 }
 
 const DAY_MS = 86_400_000;
@@ -57,10 +61,10 @@ export function createSlackDirectory(db: Db, client: WebClient | undefined): Sla
       }
       return email;
     },
-    async groupMembers(handle) {
+    async groupMembers(handle, options) {
       const name = handle.replace(/^@/, '').toLowerCase();
       if (!client) return null;
-      if (!groups || groups.at < Date.now() - GROUPS_TTL_MS) {
+      if (!groups || groups.at < Date.now() - GROUPS_TTL_MS || options?.fresh) {
         const list = await client.usergroups.list({ include_users: true });
         groups = { at: Date.now(), byHandle: new Map((list.usergroups ?? []).map((g) => [String(g.handle ?? '').toLowerCase(), (g.users ?? []) as string[]])) };
       }

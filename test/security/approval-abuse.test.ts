@@ -25,7 +25,10 @@ describe('security: approvals by the wrong person', () => {
   const decisions = async (id: number) => app.gatehouse.database.db.selectFrom('request_decisions').select(['approver_slack_id', 'decision']).where('request_id', '=', id).execute();
 
   it('refuses each abuse, and approves only what the right person clicked', async () => {
-    for (const [id, email, manager] of [['emp_lee', 'lee@company.com', null], ['emp_priya', 'priya@company.com', 'lee@company.com'], ['emp_eve', 'eve@company.com', 'sec@company.com']] as const) {
+    // Eve's manager is Kim: were it Sec, the only member of @security-oncall, her request would be
+    // refused at filing (one person cannot approve both steps, issue 27).
+    app.slack.addUser({ id: 'U0KIM', email: 'kim@company.com', name: 'kim' });
+    for (const [id, email, manager] of [['emp_lee', 'lee@company.com', null], ['emp_priya', 'priya@company.com', 'lee@company.com'], ['emp_eve', 'eve@company.com', 'kim@company.com']] as const) {
       expect((await postHris(app.base, hireEvent(id, { email, department: 'Engineering', team: 'Platform', job_title: 'Platform Engineer', manager_email: manager }))).status).toBe(202);
     }
     await until('people', async () => (await app.gatehouse.database.db.selectFrom('people').select('id').execute()).length === 3);
@@ -35,7 +38,7 @@ describe('security: approvals by the wrong person', () => {
 
     expect(await click('U0PRIYA', String(priyas!.id))).toBe(`You cannot approve your own request (#${priyas!.id}).`);
     expect(await click('U0EVE', String(priyas!.id))).toMatch(/You are not an approver of step 1/);
-    // Lee approves Priya's request from a DM, but the payload names Eve's request (whose manager is Sec).
+    // Lee approves Priya's request from a DM, but the payload names Eve's request (whose manager is Kim).
     expect(await click('U0LEE', String(eves!.id))).toMatch(new RegExp(`You are not an approver of step 1 of request #${eves!.id}`));
     expect(await decisions(eves!.id)).toEqual([]);
     expect(await click('U0LEE', 'not-a-number')).toBe('There is no request #0.');

@@ -108,7 +108,7 @@ export function requesterFiledText(input: { id: number; entitlement: string; dur
   return `Request #${input.id} for \`${input.entitlement}\` (${durationText(input.durationMs)}) is waiting for ${input.approvers.map((a) => (a.startsWith('U') || a.startsWith('W') ? `<@${a}>` : a)).join(' or ')}. You will hear back here.`;
 }
 
-export function requesterNotice(kind: 'denied' | 'refused' | 'active' | 'ended' | 'failed' | 'timed_out' | 'expiring', r: { id: number; entitlement: string; expiresAt?: Date | null; reason?: string | null; by?: string | null }): Message {
+export function requesterNotice(kind: 'denied' | 'refused' | 'not_offered' | 'active' | 'ended' | 'failed' | 'timed_out' | 'expiring', r: { id: number; entitlement: string; expiresAt?: Date | null; reason?: string | null; by?: string | null }): Message {
   const until = r.expiresAt ? ` until ${r.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
   // Mentions are built here from ids; every text that came from people is escaped.
   const entitlement = escapeMrkdwn(r.entitlement);
@@ -116,6 +116,7 @@ export function requesterNotice(kind: 'denied' | 'refused' | 'active' | 'ended' 
   const texts = {
     denied: `Request #${r.id} for ${entitlement} was denied${r.by ? ` by <@${r.by}>` : ''}${reason ? `: ${reason}` : ''}.`,
     refused: `Request #${r.id} for ${entitlement} was approved, but Gatehouse did not grant it: ${reason ?? 'it would break separation of duties'}. Nothing changed; ask IT if you need both.`,
+    not_offered: `Request #${r.id} for ${entitlement} was approved, but Gatehouse did not grant it: ${reason ?? 'no policy offers it to you any more'}. Nothing changed; \`/access\` lists what your role offers now.`,
     active: `Your access to ${entitlement} works now${until} (request #${r.id}).`,
     ended: `Your access to ${entitlement} has ended and is removed (request #${r.id}${reason ? `, ${reason}` : ''}).`,
     failed: `Gatehouse could not grant ${entitlement} (request #${r.id}): ${reason ?? 'the system refused it'}. IT has been told.`,
