@@ -4,6 +4,7 @@
  * the queue is the one layer that retries (CONVENTIONS.md); every request has a timeout.
  */
 import { admin, auth } from '@googleapis/admin';
+import { PageGuard } from '../types.js';
 
 export interface GoogleClientConfig {
   /** The service account key: its JSON text (client_email, private_key). */
@@ -54,12 +55,15 @@ export function createGoogleApi(config: GoogleClientConfig): GoogleApi {
   const directory = admin({ version: 'directory_v1', auth: jwt, retry: false, timeout: config.timeoutMs ?? 30_000, ...(config.rootUrl ? { rootUrl: config.rootUrl } : {}) });
   const status = (error: unknown) => (error as { status?: number; code?: number | string }).status ?? Number((error as { code?: unknown }).code);
 
-  async function* pages<T>(fetchPage: (pageToken: string | undefined) => Promise<{ items: T[]; next?: string | null }>): AsyncIterable<T> {
+  // A repeated nextPageToken or endless pages is a permanent error, not an endless loop (issue 27).
+  async function* pages<T>(call: string, fetchPage: (pageToken: string | undefined) => Promise<{ items: T[]; next?: string | null }>): AsyncIterable<T> {
+    const guard = new PageGuard('google', call);
     let token: string | undefined;
     do {
       const page = await fetchPage(token);
       yield* page.items;
       token = page.next ?? undefined;
+      if (token) guard.follow(token);
     } while (token);
   }
 
@@ -73,13 +77,13 @@ export function createGoogleApi(config: GoogleClientConfig): GoogleApi {
       }
     },
     searchUsers(query) {
-      return pages(async (pageToken) => {
+      return pages('users.list', async (pageToken) => {
         const { data } = await directory.users.list({ customer: config.customer, query, pageToken, maxResults: 100 });
         return { items: (data.users ?? []) as GoogleUserShape[], next: data.nextPageToken };
       });
     },
     allUsers() {
-      return pages(async (pageToken) => {
+      return pages('users.list', async (pageToken) => {
         const { data } = await directory.users.list({ customer: config.customer, pageToken, maxResults: 100 });
         return { items: (data.users ?? []) as GoogleUserShape[], next: data.nextPageToken };
       });
@@ -110,13 +114,13 @@ export function createGoogleApi(config: GoogleClientConfig): GoogleApi {
       await directory.members.delete({ groupKey, memberKey });
     },
     members(groupKey) {
-      return pages(async (pageToken) => {
+      return pages('members.list', async (pageToken) => {
         const { data } = await directory.members.list({ groupKey, pageToken, maxResults: 200 });
         return { items: (data.members ?? []).map((m) => ({ id: m.id ?? '', email: m.email ?? '' })), next: data.nextPageToken };
       });
     },
     groupsOf(userKey) {
-      return pages(async (pageToken) => {
+      return pages('groups.list', async (pageToken) => {
         const { data } = await directory.groups.list({ userKey, pageToken, maxResults: 200 });
         return { items: (data.groups ?? []).map((g) => ({ email: g.email ?? '' })), next: data.nextPageToken };
       });

@@ -46,6 +46,9 @@ export class FakeGoogle {
     this.pageSize = pageSize;
   }
 
+  /** When set, every list answers this nextPageToken, forever (a broken or hostile endpoint). */
+  stuckNextPageToken: string | undefined;
+
   addGroup(email: string): void {
     this.groups.set(email.toLowerCase(), new Set());
   }
@@ -87,6 +90,7 @@ export class FakeGoogle {
     const size = Math.min(Number(url.searchParams.get('maxResults') ?? this.pageSize), this.pageSize);
     const body: Record<string, unknown> = { kind, etag: '"e"', [key]: items.slice(start, start + size) };
     if (start + size < items.length) body.nextPageToken = String(start + size);
+    if (this.stuckNextPageToken !== undefined) body.nextPageToken = this.stuckNextPageToken;
     return [200, body];
   }
 

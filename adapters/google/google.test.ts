@@ -76,4 +76,18 @@ describe('google specifics', () => {
     await adapter.suspendAccount(account);
     expect(fake!.requests.slice(-2)).toEqual([`PUT /admin/directory/v1/users/${account.id}`, `POST /admin/directory/v1/users/${account.id}/signOut`]);
   });
+
+  // Issue 27: members.list pages by nextPageToken
+  // (https://developers.google.com/admin-sdk/directory/reference/rest/v1/members/list); one that
+  // repeats must end the listing with an error at its second sight, not loop forever.
+  it('a nextPageToken that repeats ends listMembers with a permanent error after two pages', { timeout: 10_000 }, async () => {
+    const { adapter } = setup();
+    fake!.stuckNextPageToken = '2';
+    const before = fake!.requests.length;
+    const error = await (async () => {
+      for await (const _ of adapter.listMembers!('google:group:team-0@company.com')) void _;
+    })().then(() => new Error('expected a failure'), (e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AdapterError', kind: 'permanent', system: 'google', message: expect.stringMatching(/google members\.list returned the same page token twice/) });
+    expect(fake!.requests.slice(before).filter((r) => r.startsWith('GET /admin/directory/v1/groups/'))).toHaveLength(2);
+  });
 });
