@@ -13,6 +13,7 @@ import { DEFAULT_BAMBOO_FIELD_MAP } from './intake/bamboohr.js';
 import { createBambooRoutes } from './intake/bamboohr-routes.js';
 import { createHrisRoutes } from './intake/hris-routes.js';
 import { createScimRoutes } from './intake/scim/scim-routes.js';
+import { scimErrorFormat } from './intake/scim/scim-error.js';
 import type { Logger } from './log.js';
 import { type AdapterRegistry, createAdapterRegistry } from './orchestrator/adapter-registry.js';
 import { startQueue } from './orchestrator/queue.js';
@@ -179,7 +180,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       },
     );
 
-    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
+    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones, maxFutureMs: config.hrEventMaxFutureMs }));
     router.add(
       ...createBambooRoutes({
         db: database.db,
@@ -188,6 +189,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         fieldMap: { ...DEFAULT_BAMBOO_FIELD_MAP, ...config.bamboo.fieldMap },
         joinerLeadTimeMs: config.joinerLeadTimeMs,
         timeZones: config.timeZones,
+        maxFutureMs: config.hrEventMaxFutureMs,
       }),
     );
 
@@ -195,7 +197,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     let listeningUrl = '';
     router.add(...createScimRoutes({ db: database.db, boss, token: config.scimToken, publicUrl: () => config.publicUrl ?? listeningUrl, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
 
-    const server: Server = createHttpServer(router, log);
+    const server: Server = createHttpServer(router, log, [scimErrorFormat]);
     const address = await listen(server, config.port, config.host);
     cleanups.push(async () => {
       draining = true;

@@ -33,6 +33,17 @@ function compile(route: Route): CompiledRoute {
   return { ...route, pattern: new RegExp(`^${source}/?$`), names };
 }
 
+/**
+ * A request target that cannot be understood: a percent-escape that does not decode to UTF-8 in a
+ * route parameter, or an absolute-form URL that does not parse. The server answers 400.
+ */
+export class MalformedUrlError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'MalformedUrlError';
+  }
+}
+
 export interface Match {
   handler: RouteHandler;
   params: Record<string, string>;
@@ -47,6 +58,7 @@ export class Router {
     return this;
   }
 
+  /** Throws MalformedUrlError when a parameter does not percent-decode. */
   match(method: string, pathname: string): Match | { status: 404 } | { status: 405; allow: string[] } {
     const allow: string[] = [];
     for (const route of this.routes) {
@@ -58,7 +70,12 @@ export class Router {
       }
       const params: Record<string, string> = {};
       route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] ?? '');
+        try {
+          params[name] = decodeURIComponent(m[i + 1] ?? '');
+        } catch {
+          // URIError from a client's bad escape (`%E0%A4%A`): theirs to fix, not a server failure.
+          throw new MalformedUrlError(`the path segment for ${name} has a percent-escape that is not valid UTF-8`);
+        }
       });
       return { handler: route.handler, params };
     }

@@ -26,3 +26,12 @@ export function sendScim(res: ServerResponse, status: number, body: unknown, hea
 export function sendScimError(res: ServerResponse, error: ScimError): void {
   sendScim(res, error.status, { schemas: [ERROR_SCHEMA], status: String(error.status), ...(error.scimType ? { scimType: error.scimType } : {}), detail: error.message });
 }
+
+/**
+ * For the HTTP server's own answers under /scim/v2 (a URL that does not decode, no route, an
+ * unexpected error): an IdP reads errors in SCIM form there, whichever layer refused the request.
+ */
+export const scimErrorFormat = {
+  pathPrefix: '/scim/v2',
+  send: (res: ServerResponse, status: number, detail: string) => sendScimError(res, new ScimError(status, detail)),
+};
