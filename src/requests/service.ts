@@ -77,7 +77,8 @@ export async function requestableFor(deps: RequestDeps, record: PersonRecord): P
 
 /**
  * Files a request: checks that a policy offers it to this person, the duration, the
- * justification and separation of duties; resolves each approval step to Slack users; stores it;
+ * justification and separation of duties; resolves each approval step to Slack users (refusing a
+ * step nobody but the requester, or nobody who approves no other step, could approve); stores it;
  * and either approves it at once (`auto_approve`) or queues the first approvers' DMs. Bad input
  * is refused with the reason and changes nothing.
  */
@@ -215,9 +216,12 @@ async function sodAtDecision(db: Db, deps: RequestDeps, request: { id: number; p
 
 /**
  * An approver's decision. Under the request's row lock, so a double click or two approvers at once
- * decide once: the requester cannot approve their own request, someone not on the current step is
- * refused, and a request already decided says by whom. A step of `all` needs one approval per
- * entry; `any` needs one. Approval after the last step hands it to the orchestrator.
+ * decide once: the requester cannot approve their own request (compared by email, so not from a
+ * second Slack account either), a terminated approver is refused, the current step's labels are
+ * resolved again now and someone they no longer name is refused, whoever approved an earlier step
+ * is refused (unless distinctApprovers is false), and a request already decided says by whom. A
+ * step of `all` needs one approval per entry; `any` needs one. The last approval checks that a
+ * policy still offers the access and separation of duties, then hands it to the orchestrator.
  */
 export async function decide(deps: RequestDeps, input: { requestId: number; slackUserId: string; decision: 'approved' | 'denied'; reason?: string | null }): Promise<Decision> {
   const now = deps.now?.() ?? new Date();
