@@ -363,11 +363,15 @@ export class PageGuard {
   private readonly tokens = new Set<string>();
   private lastOffset: number | undefined;
 
-  constructor(
-    private readonly system: string,
-    private readonly call: string,
-    private readonly maxPages = MAX_PAGES,
-  ) {}
+  private readonly system: string;
+  private readonly call: string;
+  private readonly maxPages: number;
+
+  constructor(system: string, call: string, maxPages = MAX_PAGES) {
+    this.system = system;
+    this.call = call;
+    this.maxPages = maxPages;
+  }
 
   count(): void {
     this.pages += 1;
