@@ -6,6 +6,7 @@
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
+import { PageGuard } from '../types.js';
 
 export interface GitHubClientConfig {
   token: string;
@@ -98,14 +99,16 @@ export function createGitHubApi(config: GitHubClientConfig): GitHubApi {
     async removeTeamMembership(org, team, login) {
       await octokit.rest.teams.removeMembershipForUserInOrg({ org, team_slug: team, username: login });
     },
-    teamMembers: (org, team) => flatten(octokit.paginate.iterator(octokit.rest.teams.listMembersInOrg, { org, team_slug: team, per_page: 100 })) as AsyncIterable<GitHubUserShape>,
+    teamMembers: (org, team) => flatten(`GET /orgs/${org}/teams/${team}/members`, octokit.paginate.iterator(octokit.rest.teams.listMembersInOrg, { org, team_slug: team, per_page: 100 })) as AsyncIterable<GitHubUserShape>,
     async repoRole(owner, repo, login) {
       const data = await maybe(async () => (await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login })).data);
       if (!data || data.permission === 'none') return null;
       return (data as { role_name?: string }).role_name ?? data.permission;
     },
     async repoInvitation(owner, repo, login) {
+      const guard = new PageGuard('github', `GET /repos/${owner}/${repo}/invitations`);
       for await (const page of octokit.paginate.iterator(octokit.rest.repos.listInvitations, { owner, repo, per_page: 100 })) {
+        guard.follow(page.url);
         for (const invitation of page.data) {
           if (invitation.invitee?.login?.toLowerCase() === login.toLowerCase()) return { id: invitation.id, permission: invitation.permissions };
         }
@@ -122,12 +125,21 @@ export function createGitHubApi(config: GitHubClientConfig): GitHubApi {
     async deleteInvitation(owner, repo, id) {
       await octokit.rest.repos.deleteInvitation({ owner, repo, invitation_id: id });
     },
-    collaborators: (owner, repo) => flatten(octokit.paginate.iterator(octokit.rest.repos.listCollaborators, { owner, repo, affiliation: 'direct', per_page: 100 })) as AsyncIterable<GitHubUserShape & { role_name: string }>,
-    orgMembers: (org) => flatten(octokit.paginate.iterator(octokit.rest.orgs.listMembers, { org, per_page: 100 })) as AsyncIterable<GitHubUserShape>,
+    collaborators: (owner, repo) => flatten(`GET /repos/${owner}/${repo}/collaborators`, octokit.paginate.iterator(octokit.rest.repos.listCollaborators, { owner, repo, affiliation: 'direct', per_page: 100 })) as AsyncIterable<GitHubUserShape & { role_name: string }>,
+    orgMembers: (org) => flatten(`GET /orgs/${org}/members`, octokit.paginate.iterator(octokit.rest.orgs.listMembers, { org, per_page: 100 })) as AsyncIterable<GitHubUserShape>,
   };
 }
 
-/** Octokit's page iterator yields pages; adapters want items. */
-async function* flatten<T>(pages: AsyncIterable<{ data: T[] }>): AsyncIterable<T> {
-  for await (const page of pages) yield* page.data;
+/**
+ * Octokit's page iterator yields pages; adapters want items. The iterator follows `Link:
+ * rel="next"` for as long as there is one, with no check of its own for a link it has followed
+ * before (@octokit/plugin-paginate-rest dist-src/iterator.js), so each page's URL goes through a
+ * PageGuard: a URL fetched twice, or more than 10,000 pages, is a permanent error (issue 27).
+ */
+async function* flatten<T>(call: string, pages: AsyncIterable<{ data: T[]; url: string }>): AsyncIterable<T> {
+  const guard = new PageGuard('github', call);
+  for await (const page of pages) {
+    guard.follow(page.url);
+    yield* page.data;
+  }
 }

@@ -31,6 +31,9 @@ export class FakeGitHub {
   #faults: { fault: GitHubFault; retryAfterMs: number; onlyMethod?: string }[] = [];
   #seq = 1000;
 
+  /** When set, every list's `Link: rel="next"` points at this page, forever (a broken or hostile endpoint). */
+  stuckNextPage: string | undefined;
+
   constructor(pageSize = 2) {
     this.pageSize = pageSize;
   }
@@ -89,9 +92,9 @@ export class FakeGitHub {
     const size = Math.min(Number(url.searchParams.get('per_page') ?? this.pageSize), this.pageSize);
     const slice = items.slice((page - 1) * size, page * size);
     const headers: Record<string, string> = {};
-    if (page * size < items.length) {
+    if (page * size < items.length || this.stuckNextPage !== undefined) {
       const next = new URL(url);
-      next.searchParams.set('page', String(page + 1));
+      next.searchParams.set('page', this.stuckNextPage ?? String(page + 1));
       headers.link = `<${next.toString()}>; rel="next"`;
     }
     return [200, slice, headers];

@@ -93,4 +93,19 @@ describe('github with the production throttling plugin', () => {
     expect(error).toMatchObject({ kind: 'retryable', rateLimited: true, retryAfterMs: 30_000, requestId: 'ABCD:1234' });
     expect(fake.requests).toEqual(['GET /users/sarahchen']);
   });
+
+  // Issue 27: lists page by `Link: rel="next"`
+  // (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api); a next
+  // link that points back at a page already read must end the listing, not loop forever.
+  it('a next link that repeats ends listMembers with a permanent error at its second sight', { timeout: 10_000 }, async () => {
+    const { adapter } = setup();
+    fake!.stuckNextPage = '2';
+    const before = fake!.requests.length;
+    const error = await (async () => {
+      for await (const _ of adapter.listMembers!('github:team:acme/team-0#member')) void _;
+    })().then(() => new Error('expected a failure'), (e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AdapterError', kind: 'permanent', system: 'github', message: expect.stringMatching(/github GET \/orgs\/acme\/teams\/team-0\/members returned the same page token twice/) });
+    // The first page, page 2, and page 2 again: then it stops.
+    expect(fake!.requests.length - before).toBe(3);
+  });
 });
