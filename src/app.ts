@@ -180,7 +180,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       },
     );
 
-    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones }));
+    router.add(...createHrisRoutes({ db: database.db, boss, secret: config.hrisWebhookSecret, log, joinerLeadTimeMs: config.joinerLeadTimeMs, timeZones: config.timeZones, maxFutureMs: config.hrEventMaxFutureMs }));
     router.add(
       ...createBambooRoutes({
         db: database.db,
@@ -189,6 +189,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         fieldMap: { ...DEFAULT_BAMBOO_FIELD_MAP, ...config.bamboo.fieldMap },
         joinerLeadTimeMs: config.joinerLeadTimeMs,
         timeZones: config.timeZones,
+        maxFutureMs: config.hrEventMaxFutureMs,
       }),
     );
 

@@ -261,6 +261,9 @@ export const envSchema = z.object({
     .default('1d')
     .describe('how long before a future start date a joiner is provisioned'),
   LEAVER_SLA: duration('15m').default('15m').describe('how long a termination may take to be fully verified before the IT channel is alerted'),
+  HR_EVENT_MAX_FUTURE: duration('24h')
+    .default('24h')
+    .describe('how far ahead of now an HRIS or BambooHR event\'s timestamp may be; a later one is refused (400 naming the field), so one event dated years ahead cannot make every later change look stale'),
   RATE_LIMITS: rateLimits.describe('requests per minute per system over the adapters\' published defaults, e.g. github=80,okta=600'),
   MANUAL_SYSTEMS: z
     .string()
@@ -397,6 +400,8 @@ export interface Config {
   scimToken: string | undefined;
   policiesDir: string;
   joinerLeadTimeMs: number;
+  /** How far ahead of now an HR webhook event may be dated (HR_EVENT_MAX_FUTURE). */
+  hrEventMaxFutureMs: number;
   /** Where people's dates are counted when their record names no time_zone. */
   timeZones: TimeZoneSettings;
   leaverSlaMs: number;
@@ -562,6 +567,7 @@ export function loadConfig(
     joinerLeadTimeMs: durationToMs(env.JOINER_LEAD_TIME),
     timeZones: { byLocation: env.LOCATION_TIME_ZONES, defaultZone: env.DEFAULT_TIME_ZONE },
     leaverSlaMs: durationToMs(env.LEAVER_SLA),
+    hrEventMaxFutureMs: durationToMs(env.HR_EVENT_MAX_FUTURE),
     approvalReminderMs: durationToMs(env.APPROVAL_REMINDER),
     approvalTimeoutMs: durationToMs(env.APPROVAL_TIMEOUT),
     approvalDistinctApprovers: env.APPROVAL_DISTINCT_APPROVERS,

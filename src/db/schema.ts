@@ -180,7 +180,7 @@ export interface OperationsTable {
 
 export interface AlertsTable {
   id: Generated<number>;
-  kind: 'auth' | 'leaver_sla' | 'sod';
+  kind: 'auth' | 'leaver_sla' | 'sod' | 'event_order';
   subject: string;
   message: string;
   opened_at: CreatedAt;

@@ -9,6 +9,7 @@ import type { TimeZoneSettings } from '../policy/index.js';
 import { type FieldError, personRecordSchema, toFieldErrors } from '../people/person-record.js';
 import { findPrototypeKey, PROTOTYPE_KEY_MESSAGE } from '../people/prototype-keys.js';
 import { recordEvent } from '../people/record-event.js';
+import { futureDatedError } from './future-dated.js';
 import { type BambooFieldMap, bambooBodySchema, isEventBasedPayload, mapBambooEmployee, verifyBambooSignature } from './bamboohr.js';
 
 export interface BambooDeps {
@@ -19,6 +20,8 @@ export interface BambooDeps {
   joinerLeadTimeMs?: number;
   /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
   timeZones?: TimeZoneSettings;
+  /** How far ahead of now an employee's timestamp may be (HR_EVENT_MAX_FUTURE; 24h without it). */
+  maxFutureMs?: number;
 }
 
 class Invalid extends Error {
@@ -75,6 +78,12 @@ export function createBambooRoutes(deps: BambooDeps): Route[] {
         const body = bambooBodySchema.safeParse(json);
         if (!body.success) {
           sendJson(res, 400, { errors: toFieldErrors(body.error) });
+          return;
+        }
+        const now = new Date();
+        const future = body.data.employees.flatMap((e, i) => futureDatedError(e.timestamp, `employees.${i}.timestamp`, now, deps.maxFutureMs) ?? []);
+        if (future.length > 0) {
+          sendJson(res, 400, { errors: future });
           return;
         }
         try {

@@ -7,6 +7,7 @@ import type { Route } from '../http/router.js';
 import type { Logger } from '../log.js';
 import { applyPersonChange, lockPeople } from '../people/apply-change.js';
 import type { TimeZoneSettings } from '../policy/index.js';
+import { futureDatedError } from './future-dated.js';
 import { parseHrisBody } from './hris-event.js';
 import { verifyHrisSignature } from './hris-signature.js';
 
@@ -18,6 +19,8 @@ export interface HrisDeps {
   joinerLeadTimeMs?: number;
   /** Where dates are counted for people whose record names no time_zone (config.timeZones). */
   timeZones?: TimeZoneSettings;
+  /** How far ahead of now an event's timestamp may be (HR_EVENT_MAX_FUTURE; 24h without it). */
+  maxFutureMs?: number;
 }
 
 /**
@@ -49,6 +52,12 @@ export function createHrisRoutes(deps: HrisDeps): Route[] {
         const parsed = parseHrisBody(raw);
         if (!parsed.ok) {
           sendJson(res, 400, { errors: parsed.errors });
+          return;
+        }
+        const now = new Date();
+        const future = parsed.events.flatMap((e, i) => futureDatedError(e.timestamp, parsed.batch ? `events.${i}.timestamp` : 'timestamp', now, deps.maxFutureMs) ?? []);
+        if (future.length > 0) {
+          sendJson(res, 400, { errors: future });
           return;
         }
         let results: { event_id: string; duplicate: boolean }[];

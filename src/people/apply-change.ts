@@ -3,6 +3,7 @@ import { sql, type Transaction } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { bossOnTransaction } from '../db/boss-transaction.js';
 import type { Database, PersonStatus } from '../db/schema.js';
+import type { Notification } from '../orchestrator/notifications.js';
 import { QUEUES } from '../orchestrator/queue.js';
 import { endOfDayIn, startOfDayIn, type TimeZoneSettings, timeZoneOf } from '../policy/index.js';
 import { type PersonRecord, personContent } from './person-record.js';
@@ -111,9 +112,31 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
   const last = existing?.source_updated_at?.getTime();
   const at = change.occurredAt.getTime();
   if (existing && last !== undefined && (last > at || (last === at && existing.status === 'terminated' && status !== 'terminated'))) {
-    await trx.updateTable('person_events').set({ person_id: existing.id, classification: 'stale' }).where('id', '=', inserted.id).execute();
-    await audit('stale (older than what is stored; kept, not applied)');
-    return { duplicate: false, personId: existing.id, classification: 'stale', ...noJobs };
+    // A termination is never dropped silently (issue 27). When what is stored is dated after now it
+    // cannot be right (an event dated 2030, from before intake refused those), and keeping a leaver
+    // active for years is the worse mistake: the termination applies, and its own date replaces the
+    // bogus one. A termination older than a real later change follows the ordering rule (a rehire
+    // may have followed it), but IT is told either way, since only a human can say which is true.
+    const ending = status === 'terminated' && existing.status !== 'terminated';
+    if (ending) {
+      const stored = new Date(last).toISOString();
+      const what = `a termination (${change.source} event ${change.eventId}, dated ${change.occurredAt.toISOString()})`;
+      const future = last > now.getTime();
+      await raiseEventOrderAlert(
+        trx,
+        boss,
+        `${existing.id}:${change.source}:${change.eventId}`,
+        future
+          ? `${record.email}: Gatehouse applied ${what} although the last change stored for them is dated ${stored}, in the future, so it would have been filed as stale. Check their HR record and the sender's clock.`
+          : `${record.email}: ${what} arrived after a change dated ${stored}, so it was kept as stale and they stay active. If they have left, terminate them again in the HR system; if they were rehired since, nothing is needed.`,
+      );
+      if (future) await audit('termination applied over a future-dated stored change; IT alerted');
+    }
+    if (!(ending && last > now.getTime())) {
+      await trx.updateTable('person_events').set({ person_id: existing.id, classification: 'stale' }).where('id', '=', inserted.id).execute();
+      await audit('stale (older than what is stored; kept, not applied)');
+      return { duplicate: false, personId: existing.id, classification: 'stale', ...noJobs };
+    }
   }
 
   let classification: Classification;
@@ -179,4 +202,21 @@ export async function applyPersonChange(trx: Transaction<Database>, boss: PgBoss
     if (endsAt.getTime() !== previousEndMs || classification === 'rehire') endDateJobId = await job('leaver', endsAt);
   }
   return { duplicate: false, personId: person.id, classification, jobId, endDateJobId };
+}
+
+/**
+ * An `event_order` alert for IT, queued on the same transaction (the outbox of
+ * orchestrator/notifications.ts: the same message and singleton key as notify(), sent here
+ * directly because notifications.ts imports the Slack renderers, which import this layer).
+ */
+async function raiseEventOrderAlert(trx: Transaction<Database>, boss: PgBoss, subject: string, message: string): Promise<void> {
+  const opened = await trx
+    .insertInto('alerts')
+    .values({ kind: 'event_order', subject, message })
+    .onConflict((oc) => oc.columns(['kind', 'subject']).where('resolved_at', 'is', null).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!opened) return;
+  const notification: Notification = { type: 'alert', alertId: opened.id };
+  await boss.send(QUEUES.notify.name, notification, { db: bossOnTransaction(trx), singletonKey: `alert-${opened.id}` });
 }

@@ -65,7 +65,11 @@ export function alertMessage(alert: { id: number; kind: string; subject: string;
     return { text, blocks: [section(`:large_green_circle: ${text}`), context(`alert #${alert.id}`)] };
   }
   const title =
-    alert.kind === 'auth' ? `${alert.subject} refuses Gatehouse's credentials: its queue is paused` : alert.kind === 'sod' ? 'Access withheld: it would break separation of duties' : 'A termination is not fully done within the SLA';
+    alert.kind === 'auth' ? `${alert.subject} refuses Gatehouse's credentials: its queue is paused` : alert.kind === 'sod'
+        ? 'Access withheld: it would break separation of duties'
+        : alert.kind === 'event_order'
+          ? 'A termination arrived out of order: check it'
+          : 'A termination is not fully done within the SLA';
   return {
     text: escapeMrkdwn(`${title}: ${alert.message}`),
     blocks: [section(`:rotating_light: *${escapeMrkdwn(title)}*`), section(escapeMrkdwn(alert.message)), context(`alert #${alert.id} · opened ${alert.opened_at.toISOString()}`)],
