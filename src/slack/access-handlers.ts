@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { personHistory } from '../audit/evidence.js';
 import type { Logger } from '../log.js';
+import { failureText, logFailureWithReference } from './failure-reference.js';
 import { CONTRACTOR_EXTENSION } from './messages/orchestrator.js';
 import { type AccessCommand, parseAccessCommand, parseDuration, USAGE } from '../requests/command.js';
 import { cancelRequest, decide, fileRequest, releaseRequests, requestContractorExtension, personForSlackUser, type RequestDeps, requestableFor } from '../requests/service.js';
@@ -82,8 +83,7 @@ export function registerAccessHandlers(app: App, deps: RequestDeps & { log: Logg
     try {
       text = await run(parsed, command.user_id);
     } catch (error) {
-      log.error({ err: error, command: parsed.kind }, '/access failed');
-      text = `Gatehouse could not do that just now (${(error as Error).message}); nothing changed. Try again in a minute.`;
+      text = failureText('Gatehouse could not do that just now', logFailureWithReference(log, error, { command: parsed.kind }, '/access failed'));
     }
     await respond({ response_type: 'ephemeral', text });
   });

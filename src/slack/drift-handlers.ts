@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import { authorizeDriftDecision } from '../drift/authorize-drift-decision.js';
 import { keepDriftItem, revokeDriftItem } from '../drift/decisions.js';
 import type { Logger } from '../log.js';
+import { failureText, logFailureWithReference } from './failure-reference.js';
 import type { AdapterRegistry } from '../orchestrator/adapter-registry.js';
 import type { Authorization } from '../orchestrator/authorize-decider.js';
 import { notify } from '../orchestrator/notifications.js';
@@ -33,8 +34,8 @@ export function registerDriftHandlers(app: App, deps: { db: Db; boss: PgBoss; ad
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
       if (result.ok) await refresh();
     } catch (error) {
-      deps.log.error({ err: error, itemId }, 'drift revoke failed');
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `Gatehouse could not revoke drift item #${itemId} (${(error as Error).message}); try again.` });
+      const ref = logFailureWithReference(deps.log, error, { itemId }, 'drift revoke failed');
+      await respond({ response_type: 'ephemeral', replace_original: false, text: failureText(`Gatehouse could not revoke drift item #${itemId}`, ref, { nothingChanged: false }) });
     }
   });
 

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Logger } from '../log.js';
+import { failureText, logFailureWithReference } from './failure-reference.js';
 import { completeManualTask, TaskNotFoundError, TaskRefusedError } from '../orchestrator/manual-tasks.js';
 import type { Authorization } from '../orchestrator/authorize-decider.js';
 import type { Db } from '../db/database.js';
@@ -39,8 +40,8 @@ export function registerManualTaskActions(app: App, deps: { db: Db; boss: PgBoss
         await respond({ response_type: 'ephemeral', replace_original: false, text: error.message });
         return;
       }
-      deps.log.error({ err: error, taskId }, 'marking a manual task done failed');
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `Gatehouse could not mark task #${taskId} done (${(error as Error).message}); nothing changed, try again.` });
+      const ref = logFailureWithReference(deps.log, error, { taskId }, 'marking a manual task done failed');
+      await respond({ response_type: 'ephemeral', replace_original: false, text: failureText(`Gatehouse could not mark task #${taskId} done`, ref) });
     }
   });
 }
