@@ -9,6 +9,7 @@
  * same timeout. https://api.slack.com/scim
  */
 import { LogLevel, WebClient } from '@slack/web-api';
+import { PageGuard } from '../types.js';
 import type { ScimUserShape, SlackUserShape } from './mapping.js';
 
 export interface SlackClientConfig {
@@ -94,8 +95,17 @@ export function createSlackApi(config: SlackClientConfig): SlackApi {
   });
   let botUser: Promise<string> | undefined;
 
+  // WebClient.paginate follows response_metadata.next_cursor while it is not empty, with no check
+  // for a cursor it has followed before (paginationOptionsForNextPage in @slack/web-api
+  // dist/WebClient.js), so each page's next cursor goes through a PageGuard: a repeat, or more
+  // than 10,000 pages, is a permanent error (issue 27).
   async function* pages<T>(method: string, options: Record<string, unknown>, key: string): AsyncIterable<T[]> {
-    for await (const page of client.paginate(method, { ...options, limit: PAGE })) yield ((page as unknown as Record<string, unknown>)[key] ?? []) as T[];
+    const guard = new PageGuard('slack', method);
+    for await (const page of client.paginate(method, { ...options, limit: PAGE })) {
+      const next = (page as { response_metadata?: { next_cursor?: string } }).response_metadata?.next_cursor;
+      if (next) guard.follow(next);
+      yield ((page as unknown as Record<string, unknown>)[key] ?? []) as T[];
+    }
   }
   const platformError = (error: unknown, code: string) => (error as { data?: { error?: string } })?.data?.error === code;
 

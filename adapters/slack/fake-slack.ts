@@ -73,6 +73,8 @@ export class FakeSlack {
   /** Scopes the bot token has (missing_scope names the one a method needs). */
   scopes = new Set(['channels:read', 'groups:read', 'channels:manage', 'groups:write', 'users:read', 'users:read.email', 'usergroups:read', 'usergroups:write']);
   pageSize: number;
+  /** When set, every list answers this next_cursor, forever (a broken or hostile endpoint). */
+  stuckNextCursor: string | undefined;
   stallMs = 3_000;
   /** Runs between a usergroups.users.update and the next request: a concurrent admin, in tests. */
   afterGroupWrite: ((group: Usergroup) => void) | undefined;
@@ -224,7 +226,7 @@ export class FakeSlack {
     const limit = Math.min(Number(params.limit ?? 100) || 100, this.pageSize);
     const page = items.slice(offset, offset + limit);
     const next = offset + limit < items.length ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '';
-    return { page, response_metadata: { next_cursor: next } };
+    return { page, response_metadata: { next_cursor: this.stuckNextCursor ?? next } };
   }
 
   #web(method: string, p: Record<string, string>, authorization: string | null): Reply | Promise<Reply> {

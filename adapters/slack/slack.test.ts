@@ -116,6 +116,21 @@ describe('slack specifics: accounts', () => {
     ]);
     expect(fake!.requests.filter((r) => r === 'users.list').length).toBeGreaterThanOrEqual(2);
   });
+
+  // Issue 27: users.list pages by response_metadata.next_cursor
+  // (https://api.slack.com/docs/pagination); a cursor that repeats must end the listing at its
+  // second sight, not loop forever.
+  it('a next_cursor that repeats ends listAccounts with a permanent error after two pages', { timeout: 10_000 }, async () => {
+    const { adapter } = setup();
+    fake!.addUser('a@company.com');
+    fake!.stuckNextCursor = Buffer.from('offset:2').toString('base64');
+    const before = fake!.requests.length;
+    const error = await (async () => {
+      for await (const _ of adapter.listAccounts!()) void _;
+    })().then(() => new Error('expected a failure'), (e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AdapterError', kind: 'permanent', system: 'slack', message: expect.stringMatching(/slack users\.list returned the same page token twice/) });
+    expect(fake!.requests.slice(before).filter((r) => r === 'users.list')).toHaveLength(2);
+  });
 });
 
 describe('slack specifics: channels', () => {
