@@ -13,6 +13,7 @@
  * never retries (the orchestrator does, once).
  */
 import { createCloudClient } from 'jira.js';
+import { PageGuard } from '../types.js';
 import type { Client, SendRequestOptions } from 'jira.js/core';
 
 export interface JiraClientConfig {
@@ -165,12 +166,18 @@ export function createJiraApi(config: JiraClientConfig): JiraApi {
       await jira.groups.removeUserFromGroup({ groupname: group, accountId });
     },
     async *groupMembers(group) {
+      // The next startAt is computed from the startAt Jira says it answered: a Jira that ignores
+      // startAt (the same page forever, never isLast) then does not advance, and PageGuard ends
+      // the listing with a permanent error, as it does past 10,000 pages (issue 27).
+      const guard = new PageGuard('jira', 'GET /rest/api/3/group/member');
       let startAt = 0;
+      guard.advance(startAt);
       for (;;) {
         const page = await jira.groups.getUsersFromGroup({ groupname: group, startAt, maxResults: pageSize });
         for (const user of page.values) yield user as JiraUserShape;
         if (page.isLast || page.values.length === 0) return;
-        startAt += page.values.length;
+        startAt = (page.startAt ?? startAt) + page.values.length;
+        guard.advance(startAt);
       }
     },
     async projectRoles(projectKey) {

@@ -81,6 +81,8 @@ export class FakeJira {
   /** The Authorization header of the last request (basic auth: email and API token). */
   lastAuthorization: string | null = null;
   pageSize: number;
+  /** When set, group member lists answer the first page, not last, whatever startAt was asked (a broken or hostile endpoint). */
+  ignoreStartAt = false;
   /** How long a `timeout` fault stalls before answering: longer than any client should wait. */
   stallMs = 3_000;
   #faults: { fault: JiraFault; retryAfterMs: number; onlyMethod?: string }[] = [];
@@ -260,11 +262,11 @@ export class FakeJira {
       if (!group) return this.#error(404, `Group not found: ${q('groupname')}`);
       const includeInactive = q('includeInactiveUsers') === 'true';
       const members = [...group.members].map((id) => this.users.get(id)!).filter((u) => includeInactive || u.active);
-      const startAt = Number(q('startAt') ?? 0);
+      const startAt = this.ignoreStartAt ? 0 : Number(q('startAt') ?? 0);
       // Jira caps maxResults (at 50); this fake caps it at its page size, to make pages.
       const maxResults = Math.min(Number(q('maxResults') ?? 50), this.pageSize);
       const values = members.slice(startAt, startAt + maxResults);
-      const isLast = startAt + maxResults >= members.length;
+      const isLast = !this.ignoreStartAt && startAt + maxResults >= members.length;
       const page = (at: number) => `${this.origin}/rest/api/3/group/member?groupname=${encodeURIComponent(group.name)}&includeInactiveUsers=${includeInactive}&maxResults=${maxResults}&startAt=${at}`;
       return [
         200,

@@ -213,6 +213,23 @@ describe('jira specifics', () => {
     expect((await collect(adapter.listAccounts!())).map((a) => a.id).sort()).toEqual(ids.slice(1).sort());
   });
 
+  // Issue 27: group members page by startAt until isLast
+  // (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-groups/#api-rest-api-3-group-member-get);
+  // a Jira that answers the first page whatever startAt asks, never isLast, must end the listing.
+  it('a page that does not advance (startAt ignored, never isLast) ends listMembers with a permanent error after two pages', { timeout: 10_000 }, async () => {
+    const { adapter } = setup();
+    for (let i = 0; i < 4; i++) {
+      const { account } = await adapter.ensureAccount({ employeeId: `n${i}`, email: `n${i}@company.com` });
+      await adapter.grant(account, 'jira:group:team-3');
+    }
+    fake!.ignoreStartAt = true;
+    const before = fake!.requests.length;
+    const error = await collect(adapter.listMembers!('jira:group:team-3')).then(() => new Error('expected a failure'), (e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    expect(error).toMatchObject({ kind: 'permanent', system: 'jira', message: expect.stringMatching(/jira GET \/rest\/api\/3\/group\/member returned a next offset \(3\) that does not advance past 3/) });
+    expect(fake!.requests.slice(before).filter((r) => r.startsWith('GET /rest/api/3/group/member'))).toHaveLength(2);
+  });
+
   it('says precisely what is wrong with a Jira entitlement', () => {
     const { adapter } = setup();
     expect(() => adapter.parseEntitlement('jira:project:PLAT')).toThrow('name the project role: jira:project:PLAT#<role name>');
