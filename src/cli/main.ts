@@ -75,6 +75,8 @@ export function buildProgram(): Command {
     .description('batch HRIS import: compare a CSV/JSON export with the person store and apply hires, updates and terminations as events')
     .argument('<file>', 'CSV (header: the HRIS webhook data fields, attributes.<key> for custom ones) or a JSON array of data objects')
     .option('--full', 'the file is the whole company: terminate active people it does not list')
+    .option('--max-terminations <n|p%>', 'with --full: refuse (changing nothing) when more people than this, a count or a share of the active people, would be terminated for being missing', '10%')
+    .option('--allow-mass-termination', 'with --full: no limit on how many people missing from the file are terminated')
     .option('--dry-run', 'print what would change and apply nothing')
     .addHelpText('after', '\nImporting the same file twice changes nothing. Example:\n  gatehouse import nightly-export.csv --full --dry-run')
     .action(importCommand);

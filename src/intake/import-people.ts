@@ -14,7 +14,18 @@ export interface ImportItem {
   record: PersonRecord;
   /** The stored state this change was planned against (a digest, or `new`); part of its event id. */
   basis: string;
+  /** A termination only because `--full` and the file leaves the person out. */
+  missing?: boolean;
 }
+
+/**
+ * How many people `--full` may terminate for being missing from the file: a count, or a share of
+ * the active people (rounded down, at least one). `null`: no limit (--allow-mass-termination).
+ */
+export type MissingLimit = { count: number } | { percent: number } | null;
+
+/** Without --max-terminations: an export missing more than a tenth of the company is more likely cut short than a layoff. */
+export const DEFAULT_MISSING_LIMIT: MissingLimit = { percent: 10 };
 
 export interface ImportSummary {
   /** People in the file. */
@@ -83,10 +94,28 @@ export async function planImport(db: Db, records: PersonRecord[], options: { ful
     const listed = new Set(records.map((r) => r.employee_id));
     for (const [employeeId, current] of existing) {
       if (listed.has(employeeId) || current.status === 'terminated' || employeeId.startsWith(SCIM_PLACEHOLDER)) continue;
-      plan.push({ kind: 'termination', record: { ...(current.data as PersonRecord), status: 'terminated' }, basis: basisOf(current) });
+      plan.push({ kind: 'termination', record: { ...(current.data as PersonRecord), status: 'terminated' }, basis: basisOf(current), missing: true });
     }
   }
   return { plan, unchanged };
+}
+
+/**
+ * Refuses a `--full` plan that would terminate more people for being missing than the limit
+ * allows (issue 27): a truncated export (a failed download, a report's page limit) would otherwise
+ * terminate most of the company. Checked before anything is applied, so a refusal changes nothing.
+ * People terminated by the file itself (status terminated) do not count: the file says so.
+ */
+export function checkMissingTerminations(plan: ImportItem[], counts: { listed: number; active: number }, limit: MissingLimit, name: string): void {
+  if (limit === null) return;
+  const missing = plan.filter((p) => p.missing).length;
+  const allowed = 'count' in limit ? limit.count : Math.max(1, Math.floor((counts.active * limit.percent) / 100));
+  if (missing <= allowed) return;
+  const rule = 'count' in limit ? `at most ${limit.count}` : `at most ${limit.percent}%, ${allowed} people`;
+  throw new ImportRejected(
+    `${name} lists ${counts.listed} people and leaves out ${missing} of ${counts.active} active people: --full would terminate them all, over its limit (${rule}), so the file may be cut short; nothing was imported. ` +
+      `If they really left, run again with --allow-mass-termination (or --max-terminations ${missing}); add --dry-run to see who first.`,
+  );
 }
 
 const EVENT_TYPES: Record<ImportKind, string> = { hire: 'employee.hired', update: 'employee.updated', termination: 'employee.terminated' };
@@ -101,9 +130,13 @@ export async function importPeople(
   db: Db,
   boss: PgBoss | undefined,
   input: { records: PersonRecord[]; name: string; /** Identifies the file's content: event ids derive from it. */ digest: string },
-  options: { full?: boolean; dryRun?: boolean; now?: Date; joinerLeadTimeMs?: number; timeZones?: TimeZoneSettings; onProgress?: (done: number, total: number) => void } = {},
+  options: { full?: boolean; /** For --full: how many may be terminated for being missing (DEFAULT_MISSING_LIMIT). */ missingLimit?: MissingLimit; dryRun?: boolean; now?: Date; joinerLeadTimeMs?: number; timeZones?: TimeZoneSettings; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ImportSummary> {
   const { plan, unchanged } = await planImport(db, input.records, options);
+  if (options.full) {
+    const active = await db.selectFrom('people').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '<>', 'terminated').where('employee_id', 'not like', `${SCIM_PLACEHOLDER}%`).executeTakeFirstOrThrow();
+    checkMissingTerminations(plan, { listed: input.records.length, active: Number(active.n) }, options.missingLimit === undefined ? DEFAULT_MISSING_LIMIT : options.missingLimit, input.name);
+  }
   const counts: Record<ImportKind, number> = { hire: 0, update: 0, termination: 0 };
   for (const p of plan) counts[p.kind]++;
   const summary: ImportSummary = { total: input.records.length, counts, unchanged, duplicates: 0, plan };
