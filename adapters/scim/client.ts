@@ -3,6 +3,7 @@
  * is a small RFC 7644 client over Node's fetch. Each call is made once (no retries, no waiting
  * out a 429: the orchestrator's queue is the one layer that retries) with a timeout.
  */
+import { PageGuard } from '../types.js';
 import { type ScimGroupShape, type ScimUserShape } from './mapping.js';
 
 export interface ScimAppConfig {
@@ -97,14 +98,19 @@ export function createScimApi(config: ScimAppConfig): ScimApi {
 
   /** RFC 7644 §3.4.2.4: 1-based startIndex, `count` per page, until totalResults is reached or a page comes back empty. */
   async function* pages<T>(path: string, params: Record<string, string>, what: string): AsyncIterable<T> {
+    // The next startIndex follows the one the app says it answered: an app that ignores startIndex
+    // (the same page, an endless totalResults) does not advance, and PageGuard ends the listing
+    // with a permanent error, as it does past 10,000 pages (issue 27).
+    const guard = new PageGuard('scim', `GET ${path}`);
     let startIndex = 1;
+    guard.advance(startIndex);
     const seen = new Set<string>();
     for (;;) {
       const query = Object.entries({ ...params, startIndex: String(startIndex), count: String(PAGE) })
         .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
         .join('&');
       const { json } = await request('GET', `${path}?${query}`, what);
-      const page = (json ?? {}) as { totalResults?: number; Resources?: T[] };
+      const page = (json ?? {}) as { totalResults?: number; startIndex?: number; Resources?: T[] };
       const resources = Array.isArray(page.Resources) ? page.Resources : [];
       for (const resource of resources) {
         // An app that ignores startIndex would hand back the same page again: never yield twice.
@@ -115,9 +121,10 @@ export function createScimApi(config: ScimAppConfig): ScimApi {
         }
         yield resource;
       }
-      startIndex += resources.length;
+      startIndex = (typeof page.startIndex === 'number' ? page.startIndex : startIndex) + resources.length;
       const total = typeof page.totalResults === 'number' ? page.totalResults : 0;
       if (resources.length === 0 || startIndex > total) return;
+      guard.advance(startIndex);
     }
   }
 

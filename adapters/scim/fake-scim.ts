@@ -95,6 +95,8 @@ export class FakeScim {
   readonly groups = new Map<string, Group>();
   /** `METHOD /path?query` relative to the base, as received. */
   readonly requests: string[] = [];
+  /** When set, lists answer the first page whatever startIndex asks, and claim a billion results (a broken or hostile app). */
+  ignoreStartIndex = false;
   /** Every request with its parsed body, for asserting on what was sent. */
   readonly exchanges: { method: string; path: string; body: unknown }[] = [];
   readonly options: Required<FakeScimOptions>;
@@ -204,11 +206,11 @@ export class FakeScim {
   }
 
   #page<T>(url: URL, matching: T[], json: (t: T) => unknown): Reply {
-    const startIndex = Math.max(1, Number(url.searchParams.get('startIndex') ?? 1) || 1);
+    const startIndex = this.ignoreStartIndex ? 1 : Math.max(1, Number(url.searchParams.get('startIndex') ?? 1) || 1);
     const asked = url.searchParams.get('count');
     const count = Math.max(0, Math.min(asked === null ? this.options.pageSize : Number(asked) || 0, this.options.pageSize));
     const page = matching.slice(startIndex - 1, startIndex - 1 + count);
-    return [200, { schemas: [SCHEMAS.list], totalResults: matching.length, startIndex, itemsPerPage: page.length, Resources: page.map(json) }, JSON_TYPE];
+    return [200, { schemas: [SCHEMAS.list], totalResults: this.ignoreStartIndex ? 1_000_000_000 : matching.length, startIndex, itemsPerPage: page.length, Resources: page.map(json) }, JSON_TYPE];
   }
 
   #patched(json: () => unknown): Reply {

@@ -239,6 +239,20 @@ describe('scim: accounts', () => {
     expect(emails.sort()).toEqual(Array.from({ length: 7 }, (_, i) => `u${i}@company.com`));
     expect(fake.requests).toEqual(['GET /Users?startIndex=1&count=100', 'GET /Users?startIndex=4&count=100', 'GET /Users?startIndex=7&count=100']);
   });
+
+  // Issue 27: RFC 7644 §3.4.2.4 pages by startIndex up to totalResults; an app that answers the
+  // first page whatever startIndex asks, with an endless totalResults, must end the listing.
+  it('a startIndex that does not advance ends listAccounts with a permanent error after two pages', { timeout: 10_000 }, async () => {
+    const fake = start('figma');
+    const adapter = adapterFor('figma');
+    for (let i = 0; i < 4; i++) await adapter.ensureAccount({ employeeId: `e${i}`, email: `u${i}@company.com`, firstName: 'U', lastName: String(i) });
+    fake.ignoreStartIndex = true;
+    fake.requests.length = 0;
+    const error = await collect(adapter.listAccounts!()).then(() => new Error('expected a failure'), (e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    expect(error).toMatchObject({ kind: 'permanent', message: expect.stringMatching(/scim GET \/Users returned a next offset \(4\) that does not advance past 4/) });
+    expect(fake.requests).toHaveLength(2);
+  });
 });
 
 describe('scim: filters quote their values (RFC 7644 §3.4.2.2)', () => {
