@@ -35,7 +35,6 @@ export default async function setup(project: TestProject) {
   let url = process.env.TEST_DATABASE_URL;
   let stop: (() => Promise<void>) | undefined;
   let dir: string | undefined;
-  let runLock: pg.Client | undefined;
   const runId = newTestRunId();
   if (!url) {
     dir = await mkdtemp(join(tmpdir(), 'gatehouse-test-pg-'));
@@ -45,23 +44,23 @@ export default async function setup(project: TestProject) {
     const server = await startThrowawayPostgres({ databaseDir: join(dir, 'data'), port: await freePort() });
     url = server.url;
     stop = server.stop;
-  } else {
-    // This run's lock lives as long as this connection; with it held, leftovers of runs that ended
-    // are dropped, and a run going on beside this one on the same server keeps its databases.
-    runLock = new pg.Client({ connectionString: url });
-    await runLock.connect();
-    await claimTestRun(runLock, runId);
-    await dropDatabasesOfEndedRuns(runLock);
   }
+  // This run's lock lives as long as this connection; with it held, leftovers of runs that ended
+  // are dropped, and a run going on beside this one on the same server keeps its databases. Held
+  // on the embedded server too: a test that looks for ended runs must see this one as live.
+  const runLock = new pg.Client({ connectionString: url });
+  await runLock.connect();
+  await claimTestRun(runLock, runId);
+  if (process.env.TEST_DATABASE_URL) await dropDatabasesOfEndedRuns(runLock);
   project.provide('adminDatabaseUrl', url);
   project.provide('testRunId', runId);
   return async () => {
     // Databases of test files that died before their afterAll ran.
-    if (runLock) {
+    if (process.env.TEST_DATABASE_URL) {
       const { rows } = await runLock.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [`gh_test_${runId}_`]);
       for (const { datname } of rows) await runLock.query(`drop database if exists "${datname}" with (force)`).catch(() => {});
-      await runLock.end();
     }
+    await runLock.end();
     await stop?.();
     if (dir) await rm(dir, { recursive: true, force: true });
   };

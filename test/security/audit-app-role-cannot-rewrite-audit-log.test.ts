@@ -20,10 +20,13 @@ describe('the app role Gatehouse runs as', () => {
   let app: DatabaseHandle;
   let roles: { owner: string; app: string };
 
+  const ROLE_PASSWORD = 'role-test-password';
   const withUrl = (user: string) => {
     const url = new URL(superuserUrl);
     url.username = user;
-    url.password = '';
+    // Embedded Postgres asks for a password (trust auth on a local server does not); the test's
+    // roles get one, set below, so the file runs on both.
+    url.password = ROLE_PASSWORD;
     return url.toString();
   };
   async function runSql(url: string, text: string) {
@@ -44,6 +47,7 @@ describe('the app role Gatehouse runs as', () => {
     const printed = await run('node', ['bin/gatehouse.js', 'migrate', '--print-roles', '--owner-role', roles.owner, '--app-role', roles.app], {});
     expect(printed.code, printed.output).toBe(0);
     await runSql(superuserUrl, printed.output);
+    for (const role of [roles.owner, roles.app]) await runSql(superuserUrl, `alter role "${role}" password '${ROLE_PASSWORD}'`);
 
     urls.owner = withUrl(roles.owner);
     urls.app = withUrl(roles.app);
